@@ -1,0 +1,1 @@
+//! tiembed-server (placeholder)

@@ -1,0 +1,1 @@
+//! tiembed-vector (placeholder)
