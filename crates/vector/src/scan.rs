@@ -1,0 +1,193 @@
+//! The exact-scan path of `VectorTopK`: every row of a contiguous matrix
+//! against one query, through the batch kernels into a bounded heap.
+//!
+//! The matrix is read once, front to back, in chunks small enough for the
+//! distances to stay in L1; rows that cannot enter the heap cost one
+//! comparison. Large matrices are split into contiguous row ranges, one per
+//! thread, and the per-thread winners merged in range order, so ties still
+//! go to the lower row number and the answer does not depend on the thread
+//! count.
+
+use crate::distance::{Matrix, Metric};
+use crate::topk::TopK;
+use crate::VectorError;
+
+/// Rows whose distances are computed per batch.
+const CHUNK_ROWS: usize = 512;
+/// Below this many float32 (16 MiB) one thread is faster than spawning.
+const PARALLEL_MIN_ELEMENTS: usize = 4 << 20;
+
+/// The `limit` rows nearest to `query` after skipping `offset`, best first,
+/// as `(distance, row index)`; NULL distances (cosine against a zero
+/// vector) sort first, as in MySQL. Uses all cores on large inputs.
+pub fn top_k_scan(
+    metric: Metric,
+    query: &[f32],
+    rows: Matrix<'_>,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<(Option<f64>, usize)>, VectorError> {
+    let threads = if rows.data().len() >= PARALLEL_MIN_ELEMENTS {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    top_k_scan_threads(metric, query, rows, limit, offset, threads)
+}
+
+/// [`top_k_scan`] on exactly `threads` threads (at least one).
+pub fn top_k_scan_threads(
+    metric: Metric,
+    query: &[f32],
+    rows: Matrix<'_>,
+    limit: usize,
+    offset: usize,
+    threads: usize,
+) -> Result<Vec<(Option<f64>, usize)>, VectorError> {
+    if rows.dim() != query.len() {
+        return Err(VectorError::DifferentDimensions(rows.dim(), query.len()));
+    }
+    let keep = if limit == 0 {
+        0
+    } else {
+        limit.saturating_add(offset)
+    };
+    let threads = threads.clamp(1, rows.rows().div_ceil(CHUNK_ROWS).max(1));
+    if threads == 1 {
+        let mut top = TopK::new(limit, offset);
+        scan_range(metric, query, rows, 0, &mut top);
+        return Ok(top.into_sorted());
+    }
+    let per_thread = rows.rows().div_ceil(threads);
+    let partial: Vec<Vec<(Option<f64>, usize)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let start = (t * per_thread).min(rows.rows());
+                let end = ((t + 1) * per_thread).min(rows.rows());
+                let part = rows.slice(start, end);
+                s.spawn(move || {
+                    let mut top = TopK::new(keep, 0);
+                    scan_range(metric, query, part, start, &mut top);
+                    top.into_sorted()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    // Range order, each range best first: among equal distances the lower
+    // row is offered first and so wins, as in the single-threaded scan.
+    let mut top = TopK::new(limit, offset);
+    for (d, row) in partial.into_iter().flatten() {
+        top.push(d, row);
+    }
+    Ok(top.into_sorted())
+}
+
+/// Offers rows `0..rows.rows()` (numbered from `first_row`) to `top` in order.
+fn scan_range(
+    metric: Metric,
+    query: &[f32],
+    rows: Matrix<'_>,
+    first_row: usize,
+    top: &mut TopK<usize>,
+) {
+    let mut buf = vec![0f64; CHUNK_ROWS.min(rows.rows())];
+    let mut start = 0;
+    while start < rows.rows() {
+        let end = (start + CHUNK_ROWS).min(rows.rows());
+        let out = &mut buf[..end - start];
+        // Dimensions were checked by the caller.
+        if metric
+            .distances_raw(query, rows.slice(start, end), out)
+            .is_err()
+        {
+            return;
+        }
+        let mut threshold = top.asc_threshold();
+        for (i, &d) in out.iter().enumerate() {
+            // `d >= threshold` is false for NaN (NULL), which always competes.
+            if d >= threshold {
+                continue;
+            }
+            top.push(Some(d), first_row + start + i);
+            threshold = top.asc_threshold();
+        }
+        start = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(rows: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed | 1;
+        (0..rows * dim)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Few distinct values, so that ties happen.
+                ((x >> 60) as f32) - 8.0
+            })
+            .collect()
+    }
+
+    fn brute(
+        metric: Metric,
+        q: &[f32],
+        m: Matrix<'_>,
+        limit: usize,
+        offset: usize,
+    ) -> Vec<(Option<f64>, usize)> {
+        let mut all: Vec<(Option<f64>, usize)> = (0..m.rows())
+            .map(|i| (metric.distance(m.row(i), q).unwrap(), i))
+            .collect();
+        // Stable: equal distances stay in row order; NULL first.
+        all.sort_by(|a, b| match (a.0, b.0) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap(),
+        });
+        all.into_iter().skip(offset).take(limit).collect()
+    }
+
+    #[test]
+    fn scan_equals_brute_force_on_any_thread_count() {
+        for (rows, dim) in [(0, 3), (1, 3), (37, 5), (1500, 12), (2100, 33)] {
+            let m_data = data(rows, dim, rows as u64 * 31 + dim as u64);
+            let m = Matrix::new(&m_data, dim, rows).unwrap();
+            let q = data(1, dim, 99);
+            for metric in Metric::ALL {
+                for (limit, offset) in [(10, 0), (5, 7), (0, 3), (rows + 5, 0)] {
+                    let want = brute(metric, &q, m, limit, offset);
+                    for threads in [1, 2, 3] {
+                        let got =
+                            top_k_scan_threads(metric, &q, m, limit, offset, threads).unwrap();
+                        assert_eq!(got, want, "{metric:?} rows {rows} dim {dim} limit {limit} offset {offset} threads {threads}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_vectors_rank_first_under_cosine() {
+        let mut d = data(40, 4, 7);
+        d[20 * 4..21 * 4].fill(0.0);
+        let m = Matrix::new(&d, 4, 40).unwrap();
+        let got = top_k_scan(Metric::Cosine, &[1.0, 2.0, 3.0, 4.0], m, 3, 0).unwrap();
+        assert_eq!(got[0], (None, 20));
+    }
+
+    #[test]
+    fn dimension_mismatch_is_an_error() {
+        let m = Matrix::new(&[0.0; 6], 3, 2).unwrap();
+        let e = top_k_scan(Metric::L2, &[1.0, 2.0], m, 1, 0).unwrap_err();
+        assert_eq!(e.to_string(), "vectors have different dimensions: 3 and 2");
+    }
+}
