@@ -1,33 +1,74 @@
 //! Durable storage for tiembed.
 //!
 //! Layers, bottom up:
-//! - [`Storage`]: a small key-value trait over named keyspaces (one per
-//!   table, plus `meta` for the catalog and persisted global variables) with
-//!   atomic, durable multi-keyspace commits. Two backends: [`SledStorage`]
-//!   (the product) and [`MemoryStorage`] (tests).
-//! - [`codec`]: memcomparable key encoding and the compact row encoding.
+//! - [`Storage`]: a small key-value trait over keyspaces ([`Space`]: one per
+//!   table, plus `Meta` for the catalog, persisted global variables and
+//!   counters) with atomic, durable multi-keyspace commits and durable id
+//!   counters. Two backends: [`SledStorage`] (the product) and
+//!   [`MemoryStorage`] (tests, `data_dir = None`).
+//! - [`codec`]: memcomparable key encoding (with per-collation string
+//!   weights, also usable by the executor for comparisons) and the compact
+//!   row encoding.
 //! - [`Transaction`]: a session's buffered writes over a backend, with
-//!   read-your-writes, statement savepoints and an atomic commit.
+//!   read-your-writes, statement savepoints and one atomic, durable commit.
 //! - [`table`]: rows and their indexes in terms of a [`TableDef`]:
-//!   insert/update/delete with duplicate-key checks, point and range lookups.
+//!   insert/update/delete with TiDB's duplicate-key errors, point, prefix and
+//!   range lookups, AUTO_INCREMENT.
+//! - [`load_catalog`] / [`catalog_write`] and [`load_global_sysvars`] /
+//!   [`sysvar_write`]: the metadata the engine persists in `Meta`, written
+//!   through the same commits as data so DDL is atomic.
 //!
-//! The storage crate knows the catalog types but never sees SQL text.
+//! Typical use by the executor:
+//! ```
+//! use std::sync::Arc;
+//! use tiembed_storage::{table, MemoryStorage, Storage, Transaction};
+//! use tiembed_types::{TableDef, Value};
+//! # fn def() -> TableDef { serde_json::from_str(r#"{"id":1,"db":"test","name":"t",
+//! #   "columns":[{"name":"id","data_type":{"Int":{"width":"Int","unsigned":false}},"nullable":false,
+//! #     "default":null,"auto_increment":false,"comment":null,"collation":"Utf8mb4Bin","generated":null,
+//! #     "on_update_now":false}],
+//! #   "indexes":[{"id":1,"name":"PRIMARY","kind":"Primary","columns":["id"],"comment":null}],
+//! #   "foreign_keys":[],"comment":null,"collation":"Utf8mb4Bin","tiflash_replica":0,"next_index_id":2}"#).unwrap() }
+//! let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+//! let t: TableDef = def(); // from the catalog
+//! let mut txn = Transaction::new(storage.clone());
+//! let sp = txn.savepoint(); // before each statement
+//! if let Err(e) = table::insert_row(&mut txn, &t, &[Value::Int(1)]) {
+//!     txn.rollback_to(sp); // the statement's writes vanish, earlier ones stay
+//!     return Err(e.into());
+//! }
+//! let err = table::insert_row(&mut txn, &t, &[Value::Int(1)]).unwrap_err();
+//! assert_eq!(err.to_string(), "Duplicate entry '1' for key 't.PRIMARY'");
+//! txn.commit()?; // one atomic, durable commit (blocking: use spawn_blocking)
+//! # Ok::<(), tiembed_types::Error>(())
+//! ```
+//!
+//! Isolation: reads see the latest committed data overlaid with the
+//! session's own buffered writes (read committed). Commits are atomic and
+//! re-check PRIMARY/UNIQUE keys against concurrent sessions; other writes
+//! are last-writer-wins. The storage crate knows the catalog types but never
+//! sees SQL text.
 
+mod catalog;
 pub mod codec;
+mod counters;
 mod error;
 mod memory;
 mod sled_backend;
 pub mod table;
 mod txn;
 
+pub use catalog::{catalog_write, load_catalog, load_global_sysvars, sysvar_write};
 pub use error::StorageError;
 pub use memory::MemoryStorage;
-pub use sled_backend::SledStorage;
-pub use txn::{Savepoint, Transaction};
+pub use sled_backend::{SledOptions, SledStorage};
+pub use txn::{Duplicate, Savepoint, Transaction};
 
 use std::ops::Bound;
 use std::sync::Arc;
-use tiembed_types::{Catalog, TableDef};
+
+#[allow(unused_imports)] // for the doc links above
+use tiembed_types::TableDef;
 
 /// Identifies a keyspace: a table's rows and index entries, or the metadata space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,40 +77,67 @@ pub enum Space {
     Table(u64),
 }
 
-/// One buffered write.
+/// One write of a commit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Write {
     pub space: Space,
     pub key: Vec<u8>,
     /// `None` deletes the key.
     pub value: Option<Vec<u8>>,
-    /// The commit fails with a duplicate-key error if the key exists at
-    /// commit time (INSERT of a primary/unique key racing another session).
+    /// The commit fails with [`StorageError::KeyExists`] if the key exists
+    /// at commit time (INSERT of a primary/unique key racing another session).
     pub must_be_absent: bool,
+}
+
+impl Write {
+    pub fn put(space: Space, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Write {
+        Write { space, key: key.into(), value: Some(value.into()), must_be_absent: false }
+    }
+
+    pub fn delete(space: Space, key: impl Into<Vec<u8>>) -> Write {
+        Write { space, key: key.into(), value: None, must_be_absent: false }
+    }
 }
 
 pub type KvPair = (Vec<u8>, Vec<u8>);
 pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair, StorageError>> + Send + 'a>;
 
 /// The backend contract. Reads see committed data only; a [`Transaction`]
-/// overlays its own writes.
+/// overlays its own writes. All methods block (sled does I/O): call them
+/// from a blocking thread (`tokio::task::spawn_blocking`).
 pub trait Storage: Send + Sync + 'static {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
 
     /// Keys within the bounds, ascending (or descending when `reverse`).
+    /// The iterator is not a snapshot: commits made while it runs may or
+    /// may not be seen.
     fn scan(&self, space: Space, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool)
         -> Result<KvIter<'_>, StorageError>;
 
     /// Applies all writes atomically, then returns once they are durable
-    /// (survive `kill -9`; sled files are fsynced). Concurrent commits may
-    /// share one flush. Blocking: call from a blocking thread.
+    /// (survive `kill -9` and, for sled, a power loss: its files are
+    /// fsynced). Concurrent commits share one flush. If a `must_be_absent`
+    /// key exists, nothing is applied and the error is
+    /// [`StorageError::KeyExists`].
     fn commit(&self, writes: Vec<Write>) -> Result<(), StorageError>;
+
+    /// Hands out `n` consecutive ids from the durable counter stored under
+    /// the meta key `counter` and returns the first. Ids start at 1, only
+    /// grow, are never handed out twice (even across crashes) and are not
+    /// returned by rollbacks. After a crash, up to one reservation block of
+    /// ids may be skipped (as TiDB's AUTO_ID_CACHE does); a clean shutdown
+    /// ([`Storage::flush`]) keeps them contiguous.
+    fn allocate_ids(&self, counter: &[u8], n: u64) -> Result<u64, StorageError>;
+
+    /// Records that ids up to `used` are taken (an explicit value inserted
+    /// into an AUTO_INCREMENT column): later allocations return larger ids.
+    fn rebase_ids(&self, counter: &[u8], used: u64) -> Result<(), StorageError>;
 
     /// Removes a dropped table's keyspace. Table ids are never reused, so
     /// leftovers after a crash are unreachable, never wrong.
     fn drop_space(&self, space: Space) -> Result<(), StorageError>;
 
-    /// Flushes everything (shutdown).
+    /// Persists the counters exactly and flushes everything (shutdown).
     fn flush(&self) -> Result<(), StorageError>;
 }
 
@@ -81,26 +149,24 @@ pub mod meta_keys {
     pub const SYSVAR_PREFIX: &[u8] = b"sysvar/";
     /// Prefix of AUTO_INCREMENT counters: `autoinc/<table id BE>`.
     pub const AUTOINC_PREFIX: &[u8] = b"autoinc/";
+    /// Prefix of hidden row id counters: `rowid/<table id BE>`.
+    pub const ROWID_PREFIX: &[u8] = b"rowid/";
 }
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Opens a backend and checks its format version (initialising an empty one).
+/// Opens (creating if needed) a sled store in `dir` and checks its format version.
 pub fn open_sled(dir: &std::path::Path) -> Result<Arc<dyn Storage>, StorageError> {
     Ok(Arc::new(SledStorage::open(dir)?))
 }
 
-/// Loads the catalog from `meta` (an empty one, with database `test`, on a fresh store).
-pub fn load_catalog(storage: &dyn Storage) -> Result<Catalog, StorageError> {
-    todo!("storage helper: read meta_keys::CATALOG, create `test` on first start")
+/// Whether a key range is empty; BTreeMap::range panics on such bounds.
+pub(crate) fn bounds_empty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
+    use Bound::*;
+    match (start, end) {
+        (Included(s), Included(e)) => s > e,
+        (Included(s), Excluded(e)) | (Excluded(s), Included(e)) | (Excluded(s), Excluded(e)) => s >= e,
+        _ => false,
+    }
 }
-
-/// The write that persists `catalog` (commit it together with the data
-/// writes of the same DDL statement).
-pub fn catalog_write(catalog: &Catalog) -> Write {
-    todo!("storage helper")
-}
-
-#[allow(unused)]
-fn _assert_object_safe(_: &dyn Storage, _: &TableDef) {}
