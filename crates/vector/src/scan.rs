@@ -86,7 +86,8 @@ pub fn top_k_scan_threads(
     Ok(top.into_sorted())
 }
 
-/// Offers rows `0..rows.rows()` (numbered from `first_row`) to `top` in order.
+/// Offers rows `0..rows.rows()` (numbered from `first_row`) to `top` in
+/// order; dimensions were checked by the caller.
 fn scan_range(
     metric: Metric,
     query: &[f32],
@@ -99,13 +100,8 @@ fn scan_range(
     while start < rows.rows() {
         let end = (start + CHUNK_ROWS).min(rows.rows());
         let out = &mut buf[..end - start];
-        // Dimensions were checked by the caller.
-        if metric
-            .distances_raw(query, rows.slice(start, end), out)
-            .is_err()
-        {
-            return;
-        }
+        // Everything from `start` on: the kernel prefetches past `end`.
+        metric.distances_raw(query, &rows.data()[start * rows.dim()..], out);
         let mut threshold = top.asc_threshold();
         for (i, &d) in out.iter().enumerate() {
             // `d >= threshold` is false for NaN (NULL), which always competes.

@@ -7,7 +7,7 @@
 //! over SIMD lanes would change its last bits, and then a distance printed by
 //! tiembed would differ from TiDB's in the last digits and a top-k could pick
 //! different rows at a tie. So a SIMD lane here holds one *row*: eight rows
-//! are loaded, transposed eight dimensions at a time, and every lane runs the
+//! are loaded, transposed four dimensions at a time, and every lane runs the
 //! scalar recurrence for its own row. Each lane does exactly the scalar
 //! operations in the scalar order, so the result is bit-identical to the
 //! scalar loop (and to TiDB) while the work runs eight rows wide.
@@ -43,35 +43,29 @@ pub(crate) fn pair<K: Kernel>(k: &K, a: &[f32], b: &[f32]) -> f64 {
     k.finish(acc)
 }
 
-/// Distances from `query` to each row of `rows` (row-major, `out.len()`
-/// rows of `query.len()` elements; checked by the caller).
+/// Distances from `query` to the first `out.len()` rows of `rows`
+/// (row-major, `query.len()` elements per row). `rows` may extend past those
+/// rows: the kernel prefetches from there, so a caller working through a
+/// large matrix in pieces passes everything from the piece's start.
 pub(crate) fn rows<K: Kernel>(k: &K, query: &[f32], rows: &[f32], out: &mut [f64]) {
     let dim = query.len();
-    debug_assert_eq!(rows.len(), dim * out.len());
+    let n = out.len();
+    debug_assert!(rows.len() >= dim * n);
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if dim >= 8 && std::arch::is_x86_feature_detected!("avx") {
-        let whole = out.len() / avx::ROWS * avx::ROWS;
-        for (block, out) in rows[..whole * dim]
-            .chunks_exact(avx::ROWS * dim)
-            .zip(out.chunks_exact_mut(avx::ROWS))
-        {
-            // SAFETY: AVX was detected; `block` holds ROWS rows of `dim`.
-            unsafe { avx::rows16(k, query, block, out) };
+    if dim >= 4 && std::arch::is_x86_feature_detected!("avx") {
+        let block_len = avx::ROWS * dim;
+        done = n / avx::ROWS * avx::ROWS;
+        for (i, out) in out[..done].chunks_exact_mut(avx::ROWS).enumerate() {
+            let block = &rows[i * block_len..(i + 1) * block_len];
+            let next = rows.get((i + 1) * block_len..(i + 2) * block_len);
+            // SAFETY: AVX was detected; `block` holds ROWS rows of `dim`,
+            // `next` (when there) as many.
+            unsafe { avx::rows16(k, query, block, next, out) };
         }
-        done = whole;
     }
-    for (row, o) in rows[done * dim..]
-        .chunks_exact(dim.max(1))
-        .zip(&mut out[done..])
-    {
-        *o = pair(k, row, query);
-    }
-    if dim == 0 {
-        // `chunks_exact(1)` over an empty slice yields nothing.
-        for o in &mut out[done..] {
-            *o = k.finish([0.0; 2]);
-        }
+    for (i, o) in out.iter_mut().enumerate().skip(done) {
+        *o = pair(k, &rows[i * dim..(i + 1) * dim], query);
     }
 }
 
@@ -114,49 +108,60 @@ mod avx {
         }
     }
 
-    /// Eight dims `d..d+8` of eight rows starting at `base`, transposed.
+    /// Dims `d..d+4` of eight rows (`row(i) = base + i * dim`), transposed
+    /// to one register per dim with the rows in lane order.
     #[inline(always)]
-    unsafe fn load8x8(base: *const f32, dim: usize) -> [__m256; 8] {
+    unsafe fn load8x4(base: *const f32, dim: usize) -> [__m256; 4] {
         unsafe {
-            let r = |i: usize, off: usize| base.add(i * dim + off);
-            let lo = transpose4([
-                load_pair(r(0, 0), r(4, 0)),
-                load_pair(r(1, 0), r(5, 0)),
-                load_pair(r(2, 0), r(6, 0)),
-                load_pair(r(3, 0), r(7, 0)),
-            ]);
-            let hi = transpose4([
-                load_pair(r(0, 4), r(4, 4)),
-                load_pair(r(1, 4), r(5, 4)),
-                load_pair(r(2, 4), r(6, 4)),
-                load_pair(r(3, 4), r(7, 4)),
-            ]);
-            [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            let r = |i: usize| base.add(i * dim);
+            transpose4([
+                load_pair(r(0), r(4)),
+                load_pair(r(1), r(5)),
+                load_pair(r(2), r(6)),
+                load_pair(r(3), r(7)),
+            ])
         }
     }
 
     /// # Safety
     /// AVX must be available; `block.len() == ROWS * query.len()`,
-    /// `out.len() == ROWS`, `query.len() >= 8`.
+    /// `next`, when given, as long; `out.len() == ROWS`; `query.len() >= 4`.
     #[target_feature(enable = "avx")]
-    pub(super) unsafe fn rows16<K: Kernel>(k: &K, query: &[f32], block: &[f32], out: &mut [f64]) {
+    pub(super) unsafe fn rows16<K: Kernel>(
+        k: &K,
+        query: &[f32],
+        block: &[f32],
+        next: Option<&[f32]>,
+        out: &mut [f64],
+    ) {
         let dim = query.len();
-        debug_assert!(block.len() == ROWS * dim && out.len() == ROWS && dim >= 8);
-        let zero = _mm256_setzero_ps();
-        let mut acc = [[zero; 2]; 2];
+        debug_assert!(block.len() == ROWS * dim && out.len() == ROWS && dim >= 4);
+        debug_assert!(next.is_none_or(|n| n.len() == block.len()));
+        let mut acc = [[_mm256_setzero_ps(); 2]; 2];
         let base = block.as_ptr();
         let q = query.as_ptr();
         let mut d = 0;
-        while d + 8 <= dim {
+        while d + 4 <= dim {
+            // Sixteen interleaved row streams defeat the hardware
+            // prefetchers (the scan ran at a third of the bandwidth without
+            // this). Ask for the next block's lines in the order they will
+            // be read, one block ahead, into L2: L1 is too small to hold two
+            // blocks.
+            if let (Some(next), 0) = (next, d % 16) {
+                for r in 0..ROWS {
+                    // SAFETY: r * dim + d < next.len().
+                    _mm_prefetch::<_MM_HINT_T1>(unsafe { next.as_ptr().add(r * dim + d) }.cast());
+                }
+            }
             for (g, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: rows g*8..g*8+8 of the block, dims d..d+8 < dim.
-                let x = unsafe { load8x8(base.add(g * 8 * dim + d), dim) };
+                // SAFETY: rows g*8..g*8+8 of the block, dims d..d+4 <= dim.
+                let x = unsafe { load8x4(base.add(g * 8 * dim + d), dim) };
                 for (j, x) in x.into_iter().enumerate() {
                     // SAFETY: d + j < dim.
                     unsafe { K::step8(acc, x, _mm256_broadcast_ss(&*q.add(d + j))) };
                 }
             }
-            d += 8;
+            d += 4;
         }
         for (g, acc) in acc.iter().enumerate() {
             let mut lanes = [[0f32; 8]; 2];
@@ -167,7 +172,7 @@ mod avx {
             for r in 0..8 {
                 let mut a = [lanes[0][r], lanes[1][r]];
                 let row = &block[(g * 8 + r) * dim..(g * 8 + r + 1) * dim];
-                // The last dim % 8 elements, continuing the same recurrence.
+                // The last dim % 4 elements, continuing the same recurrence.
                 for (&x, &qv) in row[d..].iter().zip(&query[d..]) {
                     K::step(&mut a, x, qv);
                 }

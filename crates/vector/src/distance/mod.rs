@@ -78,46 +78,37 @@ impl Metric {
     }
 
     /// `VEC_*_DISTANCE(row, query)` for every row of `rows`, into `out`
-    /// (one slot per row; `None` is NULL). Identical to calling
-    /// [`Metric::distance`] per row, several times faster.
+    /// (one slot per row, `rows.rows()` of them; `None` is NULL). Identical
+    /// to calling [`Metric::distance`] per row, several times faster.
     pub fn distances(
         self,
         query: &[f32],
         rows: Matrix<'_>,
         out: &mut [Option<f64>],
     ) -> Result<(), VectorError> {
+        if rows.dim() != query.len() {
+            return Err(VectorError::DifferentDimensions(rows.dim(), query.len()));
+        }
         let mut raw = vec![0f64; rows.rows()];
-        self.distances_raw(query, rows, &mut raw)?;
+        self.distances_raw(query, rows.data(), &mut raw);
         for (o, d) in out.iter_mut().zip(raw) {
             *o = null_if_nan(d);
         }
         Ok(())
     }
 
-    /// As [`Metric::distances`] with NaN standing for NULL: the scan's
-    /// inner loop, free of the `Option` copy.
-    pub(crate) fn distances_raw(
-        self,
-        query: &[f32],
-        rows: Matrix<'_>,
-        out: &mut [f64],
-    ) -> Result<(), VectorError> {
-        if rows.dim() != query.len() {
-            return Err(VectorError::DifferentDimensions(rows.dim(), query.len()));
-        }
-        let out = &mut out[..rows.rows()];
+    /// The scan's inner loop: distances to the first `out.len()` rows of
+    /// `data` (rows of `query.len()` floats), NaN standing for NULL. `data`
+    /// may go on past those rows; the kernel reads ahead into it.
+    pub(crate) fn distances_raw(self, query: &[f32], data: &[f32], out: &mut [f64]) {
         match self {
-            Metric::L1 => block::rows(&l1::L1, query, rows.data(), out),
-            Metric::L2 => block::rows(&l2::L2, query, rows.data(), out),
-            Metric::Cosine => block::rows(&cosine::Cosine::new(query), query, rows.data(), out),
-            Metric::NegativeInnerProduct => block::rows(
-                &inner_product::NegativeInnerProduct,
-                query,
-                rows.data(),
-                out,
-            ),
+            Metric::L1 => block::rows(&l1::L1, query, data, out),
+            Metric::L2 => block::rows(&l2::L2, query, data, out),
+            Metric::Cosine => block::rows(&cosine::Cosine::new(query), query, data, out),
+            Metric::NegativeInnerProduct => {
+                block::rows(&inner_product::NegativeInnerProduct, query, data, out)
+            }
         }
-        Ok(())
     }
 }
 
