@@ -24,6 +24,7 @@ impl Kernel for NegativeInnerProduct {
     }
 
     fn finish(&self, acc: [f32; 2]) -> f64 {
-        acc[0] as f64 * -1.0
+        // Negation is exactly TiDB's `d * -1`, signed zero included.
+        -(acc[0] as f64)
     }
 }

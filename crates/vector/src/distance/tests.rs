@@ -101,6 +101,7 @@ fn metric_names() {
 }
 
 /// TiDB's Go loops, transcribed literally (pkg/types/vector_functions.go).
+#[allow(clippy::neg_multiply)]
 fn tidb(m: Metric, va: &[f32], vb: &[f32]) -> f64 {
     match m {
         Metric::L1 => {
