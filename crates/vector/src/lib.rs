@@ -19,7 +19,8 @@
 //!   o`, with MySQL's NULL ordering and ties kept in insertion order.
 //! * [`scan`]: [`top_k_scan`], the exact scan of a matrix against one query
 //!   (`VectorTopK` when no vector index applies), SIMD across rows and split
-//!   over threads when large.
+//!   over threads when large; [`TopKScanner`] does the same for rows that
+//!   arrive one at a time (with NULL vectors), batching them internally.
 //!
 //! Every error is a [`VectorError`] whose text is TiDB's; it converts into
 //! `tiembed_types::Error::Other` (ERROR 1105), which is how TiDB reports
@@ -35,5 +36,5 @@ pub mod topk;
 pub use codec::{check_dimensions, check_finite, check_fits, parse_vector, vector_to_text};
 pub use distance::{l2_norm, Matrix, Metric};
 pub use error::VectorError;
-pub use scan::{top_k_scan, top_k_scan_threads};
+pub use scan::{top_k_scan, top_k_scan_threads, TopKScanner};
 pub use topk::{Direction, TopK};

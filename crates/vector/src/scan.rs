@@ -8,8 +8,8 @@
 //! go to the lower row number and the answer does not depend on the thread
 //! count.
 
-use crate::distance::{Matrix, Metric};
-use crate::topk::TopK;
+use crate::distance::{same_dimensions, Matrix, Metric};
+use crate::topk::{Direction, TopK};
 use crate::VectorError;
 
 /// Rows whose distances are computed per batch.
@@ -115,6 +115,75 @@ fn scan_range(
     }
 }
 
+/// The same scan for rows that arrive one at a time (decoded from storage,
+/// filtered by WHERE): vectors are copied into a small buffer and ranked in
+/// batches through the SIMD kernels, so the executor gets the batch speed
+/// without building the whole matrix. Results equal pushing
+/// [`Metric::distance`] of every row into a [`TopK`].
+pub struct TopKScanner<T> {
+    metric: Metric,
+    query: Vec<f32>,
+    /// Pending rows, back to back; a NULL row is zeros.
+    rows: Vec<f32>,
+    /// Per pending row: whether it is NULL, and its payload.
+    pending: Vec<(bool, T)>,
+    distances: Vec<f64>,
+    top: TopK<T>,
+}
+
+impl<T> TopKScanner<T> {
+    /// `ORDER BY metric(column, query) <direction> LIMIT limit OFFSET offset`.
+    pub fn new(
+        metric: Metric,
+        query: Vec<f32>,
+        limit: usize,
+        offset: usize,
+        direction: Direction,
+    ) -> TopKScanner<T> {
+        TopKScanner {
+            metric,
+            rows: Vec::with_capacity(CHUNK_ROWS * query.len()),
+            query,
+            pending: Vec::with_capacity(CHUNK_ROWS),
+            distances: vec![0.0; CHUNK_ROWS],
+            top: TopK::with_direction(limit, offset, direction),
+        }
+    }
+
+    /// Offers one row; `None` is a NULL vector (a NULL distance). A vector
+    /// of another dimension fails as TiDB fails the distance function,
+    /// naming the row's dimension first.
+    pub fn push(&mut self, vector: Option<&[f32]>, payload: T) -> Result<(), VectorError> {
+        match vector {
+            Some(v) => {
+                same_dimensions(v, &self.query)?;
+                self.rows.extend_from_slice(v);
+            }
+            None => self.rows.resize(self.rows.len() + self.query.len(), 0.0),
+        }
+        self.pending.push((vector.is_none(), payload));
+        if self.pending.len() == CHUNK_ROWS {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let out = &mut self.distances[..self.pending.len()];
+        self.metric.distances_raw(&self.query, &self.rows, out);
+        for ((null, payload), &d) in self.pending.drain(..).zip(out.iter()) {
+            self.top.push(if null { None } else { Some(d) }, payload);
+        }
+        self.rows.clear();
+    }
+
+    /// The winners, best first, after the offset.
+    pub fn finish(mut self) -> Vec<(Option<f64>, T)> {
+        self.flush();
+        self.top.into_sorted()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +247,32 @@ mod tests {
         let m = Matrix::new(&d, 4, 40).unwrap();
         let got = top_k_scan(Metric::Cosine, &[1.0, 2.0, 3.0, 4.0], m, 3, 0).unwrap();
         assert_eq!(got[0], (None, 20));
+    }
+
+    #[test]
+    fn streaming_scanner_equals_pairwise_topk() {
+        for (rows, dim) in [(0, 3), (5, 0), (40, 7), (1300, 16)] {
+            let d = data(rows, dim, 5 + rows as u64);
+            let q = data(1, dim, 11);
+            for metric in Metric::ALL {
+                for direction in [Direction::Asc, Direction::Desc] {
+                    let mut scanner = TopKScanner::new(metric, q.clone(), 7, 3, direction);
+                    let mut want = TopK::with_direction(7, 3, direction);
+                    for i in 0..rows {
+                        // Every 9th row is NULL.
+                        let v = (i % 9 != 4).then(|| &d[i * dim..(i + 1) * dim]);
+                        scanner.push(v, i).unwrap();
+                        let dist = v.and_then(|v| metric.distance(v, &q).unwrap());
+                        want.push(dist, i);
+                    }
+                    let (got, want) = (scanner.finish(), want.into_sorted());
+                    assert_eq!(got, want, "{metric:?} {direction:?} rows {rows} dim {dim}");
+                }
+            }
+        }
+        let mut s = TopKScanner::new(Metric::L2, vec![1.0, 2.0], 1, 0, Direction::Asc);
+        let e = s.push(Some(&[1.0, 2.0, 3.0]), 0).unwrap_err();
+        assert_eq!(e.to_string(), "vectors have different dimensions: 3 and 2");
     }
 
     #[test]
