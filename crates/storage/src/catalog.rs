@@ -12,8 +12,9 @@ use tiembed_types::{Catalog, DatabaseDef};
 /// TiDB creates it (not persisted until the first DDL).
 pub fn load_catalog(storage: &dyn Storage) -> Result<Catalog, StorageError> {
     match storage.get(Space::Meta, meta_keys::CATALOG)? {
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| StorageError::Corrupt { what: "catalog", detail: e.to_string() }),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt { what: "catalog", detail: e.to_string() })
+        }
         None => {
             let mut catalog = Catalog { next_table_id: 1, ..Catalog::default() };
             catalog.databases.insert("test".into(), DatabaseDef { name: "test".into(), tables: BTreeMap::new() });

@@ -16,6 +16,11 @@ pub enum StorageError {
     #[error("key already exists in {space:?}")]
     KeyExists { space: Space, key: Vec<u8> },
 
+    /// A row this transaction updated or deleted was changed by another
+    /// session that committed first. Worded like TiDB's error 9007.
+    #[error("Write conflict, key={{tableID={}}} [try again later]", match space { Space::Table(id) => id.to_string(), Space::Meta => "meta".into() })]
+    WriteConflict { space: Space, key: Vec<u8> },
+
     #[error("storage engine error: {0}")]
     Sled(#[from] sled::Error),
 
@@ -62,7 +67,7 @@ impl From<StorageError> for tiembed_types::Error {
             StorageError::KeyExists { key, .. } => {
                 Error::DuplicateEntry { value: String::from_utf8_lossy(&key).into_owned(), key: "PRIMARY".into() }
             }
-            StorageError::CounterExhausted => Error::Other(e.to_string()),
+            StorageError::CounterExhausted | StorageError::WriteConflict { .. } => Error::Other(e.to_string()),
             other => Error::Internal(other.to_string()),
         }
     }

@@ -99,6 +99,16 @@ impl Write {
     }
 }
 
+/// A commit precondition: `key` must still hold `expected` (`None`: be
+/// absent) when the commit applies. Guards rows a transaction updated or
+/// deleted against another session changing them first (lost update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub space: Space,
+    pub key: Vec<u8>,
+    pub expected: Option<Vec<u8>>,
+}
+
 pub type KvPair = (Vec<u8>, Vec<u8>);
 pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair, StorageError>> + Send + 'a>;
 
@@ -111,15 +121,26 @@ pub trait Storage: Send + Sync + 'static {
     /// Keys within the bounds, ascending (or descending when `reverse`).
     /// The iterator is not a snapshot: commits made while it runs may or
     /// may not be seen.
-    fn scan(&self, space: Space, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool)
-        -> Result<KvIter<'_>, StorageError>;
+    fn scan(
+        &self,
+        space: Space,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Result<KvIter<'_>, StorageError>;
 
     /// Applies all writes atomically, then returns once they are durable
     /// (survive `kill -9` and, for sled, a power loss: its files are
     /// fsynced). Concurrent commits share one flush. If a `must_be_absent`
     /// key exists, nothing is applied and the error is
     /// [`StorageError::KeyExists`].
-    fn commit(&self, writes: Vec<Write>) -> Result<(), StorageError>;
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+        self.commit_checked(writes, Vec::new())
+    }
+
+    /// [`Storage::commit`] that first verifies `checks`; a failed check
+    /// applies nothing and returns [`StorageError::WriteConflict`].
+    fn commit_checked(&self, writes: Vec<Write>, checks: Vec<Check>) -> Result<(), StorageError>;
 
     /// Hands out `n` consecutive ids from the durable counter stored under
     /// the meta key `counter` and returns the first. Ids start at 1, only

@@ -2,7 +2,7 @@
 //! (atomic commits, `must_be_absent`, counters), nothing survives the process.
 
 use crate::counters::Counters;
-use crate::{bounds_empty, meta_keys, KvIter, KvPair, Space, Storage, StorageError, Write, FORMAT_VERSION};
+use crate::{bounds_empty, meta_keys, Check, KvIter, KvPair, Space, Storage, StorageError, Write, FORMAT_VERSION};
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
@@ -50,9 +50,14 @@ impl Storage for MemoryStorage {
         Ok(Box::new(ChunkedScan { data: &self.data, space, start, end, reverse, buf: VecDeque::new(), done: false }))
     }
 
-    fn commit(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+    fn commit_checked(&self, writes: Vec<Write>, checks: Vec<Check>) -> Result<(), StorageError> {
         let mut data = self.data.write();
         // Check every precondition before touching anything: all or nothing.
+        for c in &checks {
+            if data.get(&c.space).and_then(|m| m.get(&c.key)) != c.expected.as_ref() {
+                return Err(StorageError::WriteConflict { space: c.space, key: c.key.clone() });
+            }
+        }
         for w in writes.iter().filter(|w| w.must_be_absent) {
             if data.get(&w.space).is_some_and(|m| m.contains_key(&w.key)) {
                 return Err(StorageError::KeyExists { space: w.space, key: w.key.clone() });
@@ -167,7 +172,15 @@ mod tests {
         let fwd = keys(s.scan(t, Bound::Unbounded, Bound::Unbounded, false).unwrap());
         assert_eq!(fwd.len(), 1000);
         assert!(fwd.windows(2).all(|w| w[0] < w[1]));
-        let rev = keys(s.scan(t, Bound::Included(10u32.to_be_bytes().to_vec()), Bound::Excluded(600u32.to_be_bytes().to_vec()), true).unwrap());
+        let rev = keys(
+            s.scan(
+                t,
+                Bound::Included(10u32.to_be_bytes().to_vec()),
+                Bound::Excluded(600u32.to_be_bytes().to_vec()),
+                true,
+            )
+            .unwrap(),
+        );
         assert_eq!(rev.len(), 590);
         assert_eq!(rev[0], 599u32.to_be_bytes().to_vec());
         assert_eq!(rev[589], 10u32.to_be_bytes().to_vec());

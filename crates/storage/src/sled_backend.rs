@@ -10,7 +10,7 @@
 //! wait until a flush covers their commit (group commit).
 
 use crate::counters::Counters;
-use crate::{bounds_empty, meta_keys, KvIter, Space, Storage, StorageError, Write, FORMAT_VERSION};
+use crate::{bounds_empty, meta_keys, Check, KvIter, Space, Storage, StorageError, Write, FORMAT_VERSION};
 use parking_lot::{Condvar, Mutex, RwLock};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
@@ -179,6 +179,12 @@ impl SledStorage {
     }
 }
 
+/// Why a commit's sled transaction aborted.
+enum Failed {
+    Exists(Space, Vec<u8>),
+    Changed(Space, Vec<u8>),
+}
+
 fn tree_name(id: u64) -> String {
     format!("t{id}")
 }
@@ -303,21 +309,28 @@ impl Storage for SledStorage {
         Ok(if reverse { Box::new(iter.rev().map(map)) } else { Box::new(iter.map(map)) })
     }
 
-    fn commit(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+    fn commit_checked(&self, writes: Vec<Write>, checks: Vec<Check>) -> Result<(), StorageError> {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut spaces: Vec<Space> = writes.iter().map(|w| w.space).collect();
+        let mut spaces: Vec<Space> = writes.iter().map(|w| w.space).chain(checks.iter().map(|c| c.space)).collect();
         spaces.sort_unstable();
         spaces.dedup();
         let trees = spaces.iter().map(|s| self.tree(*s)).collect::<Result<Vec<_>, _>>()?;
         // Positions resolved once, outside the closure sled may re-run.
-        let slots: Vec<usize> = writes.iter().map(|w| spaces.binary_search(&w.space).unwrap_or(0)).collect();
+        let slot = |s: Space| spaces.binary_search(&s).unwrap_or(0);
+        let write_slots: Vec<usize> = writes.iter().map(|w| slot(w.space)).collect();
+        let check_slots: Vec<usize> = checks.iter().map(|c| slot(c.space)).collect();
         let result = trees.as_slice().transaction(|views| {
-            for (w, &slot) in writes.iter().zip(&slots) {
+            for (c, &slot) in checks.iter().zip(&check_slots) {
+                if views[slot].get(&c.key)?.as_deref() != c.expected.as_deref() {
+                    return Err(ConflictableTransactionError::Abort(Failed::Changed(c.space, c.key.clone())));
+                }
+            }
+            for (w, &slot) in writes.iter().zip(&write_slots) {
                 let t = &views[slot];
                 if w.must_be_absent && t.get(&w.key)?.is_some() {
-                    return Err(ConflictableTransactionError::Abort((w.space, w.key.clone())));
+                    return Err(ConflictableTransactionError::Abort(Failed::Exists(w.space, w.key.clone())));
                 }
                 match &w.value {
                     Some(v) => t.insert(w.key.as_slice(), v.as_slice())?,
@@ -328,7 +341,12 @@ impl Storage for SledStorage {
         });
         match result {
             Ok(()) => {}
-            Err(TransactionError::Abort((space, key))) => return Err(StorageError::KeyExists { space, key }),
+            Err(TransactionError::Abort(Failed::Exists(space, key))) => {
+                return Err(StorageError::KeyExists { space, key })
+            }
+            Err(TransactionError::Abort(Failed::Changed(space, key))) => {
+                return Err(StorageError::WriteConflict { space, key })
+            }
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
         self.durable_flush()

@@ -114,10 +114,12 @@ pub fn find_conflicts(txn: &Transaction, table: &TableDef, row: &[Value]) -> Res
 }
 
 /// Deletes a row and its index entries. `row` is the row's current value
-/// (padded to the table's columns).
+/// (padded to the table's columns). The commit fails with a write conflict
+/// if another session changes or deletes the row first.
 pub fn delete_row(txn: &mut Transaction, table: &TableDef, key: &[u8], row: &[Value]) -> Result<(), StorageError> {
     check_shape(table, row)?;
     let sp = space(table);
+    txn.expect_unchanged(sp, key)?;
     for e in index_entries(table, row, key)? {
         txn.delete(sp, e.key);
     }
@@ -127,7 +129,9 @@ pub fn delete_row(txn: &mut Transaction, table: &TableDef, key: &[u8], row: &[Va
 
 /// Replaces row `old_row` stored under `key` with `new_row`, maintaining
 /// the indexes; returns the row's (possibly new) key: changing the primary
-/// key moves the row. Checks PRIMARY/UNIQUE keys the update changes.
+/// key moves the row. Checks PRIMARY/UNIQUE keys the update changes. The
+/// commit fails with a write conflict if another session changes or deletes
+/// the row first.
 pub fn update_row(
     txn: &mut Transaction,
     table: &TableDef,
@@ -155,6 +159,7 @@ pub fn update_row(
             return Err(duplicate(table, n.index, new_row)?.into_error());
         }
     }
+    txn.expect_unchanged(sp, key)?;
     let bytes = encode_row(new_row);
     match (moved, pk_dup) {
         (true, Some(dup)) => {
@@ -178,6 +183,7 @@ pub fn update_row(
 /// reshapes rows (DROP/MODIFY COLUMN) and leaves indexed values unchanged.
 pub fn rewrite_row(txn: &mut Transaction, table: &TableDef, key: &[u8], row: &[Value]) -> Result<(), StorageError> {
     check_shape(table, row)?;
+    txn.expect_unchanged(space(table), key)?;
     txn.put(space(table), key.to_vec(), encode_row(row));
     Ok(())
 }
@@ -319,7 +325,8 @@ pub fn drop_index_entries(txn: &mut Transaction, table: &TableDef, index_id: u32
     let sp = space(table);
     let mut prefix = vec![INDEX_PREFIX];
     prefix.extend_from_slice(&index_id.to_be_bytes());
-    let keys: Vec<Vec<u8>> = txn.scan_prefix(sp, &prefix, false)?.map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    let keys: Vec<Vec<u8>> =
+        txn.scan_prefix(sp, &prefix, false)?.map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     let n = keys.len();
     for k in keys {
         txn.delete(sp, k);
@@ -355,7 +362,11 @@ fn hidden_row_key(storage: &dyn Storage, table_id: u64) -> Result<RowKey, Storag
 
 fn check_shape(table: &TableDef, row: &[Value]) -> Result<(), StorageError> {
     if row.len() != table.columns.len() {
-        return Err(StorageError::RowShape { table: table.name.clone(), got: row.len(), expected: table.columns.len() });
+        return Err(StorageError::RowShape {
+            table: table.name.clone(),
+            got: row.len(),
+            expected: table.columns.len(),
+        });
     }
     Ok(())
 }
@@ -479,7 +490,11 @@ fn decode_rows(kvs: crate::KvIter<'_>) -> Result<RowIter<'_>, StorageError> {
 
 /// Maps index entries to the rows they point at. An entry whose row is gone
 /// (deleted by a session that committed between the two reads) is skipped.
-fn follow_entries<'a>(txn: &'a Transaction, sp: Space, entries: crate::KvIter<'a>) -> Result<RowIter<'a>, StorageError> {
+fn follow_entries<'a>(
+    txn: &'a Transaction,
+    sp: Space,
+    entries: crate::KvIter<'a>,
+) -> Result<RowIter<'a>, StorageError> {
     Ok(Box::new(entries.filter_map(move |kv| {
         let row_key = match kv {
             Ok((_, v)) => v,

@@ -257,7 +257,8 @@ fn index_ranges_and_order() {
     assert_eq!(names(Bound::Unbounded), vec![1, 2, 3, 4, 5]);
     assert_eq!(names(Bound::Excluded(&Value::Null)), vec![2, 3, 4, 5]);
     // Primary key ranges scan rows directly.
-    let p = ids(index_range(&txn, &t, pk, Bound::Included(&Value::Int(2)), Bound::Included(&Value::Int(4)), true).unwrap());
+    let p =
+        ids(index_range(&txn, &t, pk, Bound::Included(&Value::Int(2)), Bound::Included(&Value::Int(4)), true).unwrap());
     assert_eq!(p, vec![4, 3, 2]);
     // Composite prefix + full equality.
     let eq = ids(index_lookup(&txn, &t, k_grp, &[Value::Int(20), Value::Str("N5".into())], false).unwrap());
@@ -266,7 +267,11 @@ fn index_ranges_and_order() {
     txn.commit().unwrap();
     let mut txn = Transaction::new(s);
     insert_row(&mut txn, &t, &row(6, Some("n6"), 15)).unwrap();
-    assert_eq!(ids(index_range(&txn, &t, k_grp, Bound::Included(&Value::Int(10)), Bound::Included(&Value::Int(20)), false).unwrap()), vec![3, 6, 4, 5]);
+    assert_eq!(
+        ids(index_range(&txn, &t, k_grp, Bound::Included(&Value::Int(10)), Bound::Included(&Value::Int(20)), false)
+            .unwrap()),
+        vec![3, 6, 4, 5]
+    );
     let vec_idx = t.index("vec_idx").unwrap();
     assert!(index_lookup(&txn, &t, vec_idx, &[], false).is_err());
 }
@@ -304,6 +309,24 @@ fn concurrent_inserts_of_one_key_second_commit_fails_with_tidb_text() {
     insert_row(&mut d, &t, &row(3, Some("Q"), 0)).unwrap();
     c.commit().unwrap();
     assert_eq!(dup_text(d.commit().unwrap_err()), "Duplicate entry 'Q' for key 't.uk'");
+}
+
+#[test]
+fn concurrent_update_and_delete_of_one_row_conflict() {
+    let (s, t) = setup();
+    let mut txn = Transaction::new(s.clone());
+    let k = insert_row(&mut txn, &t, &row(1, Some("a"), 0)).unwrap();
+    txn.commit().unwrap();
+    let mut a = Transaction::new(s.clone());
+    let mut b = Transaction::new(s.clone());
+    delete_row(&mut a, &t, &k, &row(1, Some("a"), 0)).unwrap();
+    update_row(&mut b, &t, &k, &row(1, Some("a"), 0), &row(1, Some("a"), 5)).unwrap();
+    a.commit().unwrap();
+    // Without the check, b would resurrect the row without its uk entry.
+    let e = b.commit().unwrap_err();
+    assert!(matches!(e, StorageError::WriteConflict { .. }), "{e:?}");
+    assert_eq!(tiembed_types::Error::from(e).to_string(), "Write conflict, key={tableID=5} [try again later]");
+    assert!(get_row(&Transaction::new(s), &t, &k).unwrap().is_none());
 }
 
 #[test]

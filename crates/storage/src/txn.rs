@@ -6,7 +6,7 @@
 //! calls [`Transaction::rollback_to`] when the statement fails. Every write
 //! records what it replaced in an undo log; rolling back pops it.
 
-use crate::{bounds_empty, KvIter, KvPair, Space, Storage, StorageError, Write};
+use crate::{bounds_empty, Check, KvIter, KvPair, Space, Storage, StorageError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::iter::Peekable;
 use std::ops::Bound;
@@ -38,24 +38,32 @@ struct Pending {
     value: Option<Vec<u8>>,
     must_be_absent: bool,
     duplicate: Option<Arc<Duplicate>>,
+    /// When the key was first written: the commit checks keys in this order,
+    /// so a row colliding on several keys reports the one MySQL reports
+    /// (the PRIMARY KEY, then UNIQUE indexes in definition order, as
+    /// [`crate::table::insert_row`] writes them).
+    seq: u64,
 }
 
-struct Undo {
-    space: Space,
-    key: Vec<u8>,
-    /// The buffered state before the write; `None`: not buffered.
-    prev: Option<Pending>,
+enum Undo {
+    /// A write; `prev` is the buffered state before it (`None`: not buffered).
+    Write { space: Space, key: Vec<u8>, prev: Option<Pending> },
+    /// A check registered by [`Transaction::expect_unchanged`].
+    Check { space: Space, key: Vec<u8> },
 }
 
 pub struct Transaction {
     storage: Arc<dyn Storage>,
     buffer: BTreeMap<Space, BTreeMap<Vec<u8>, Pending>>,
+    /// Committed values this transaction's writes are based on.
+    checks: BTreeMap<(Space, Vec<u8>), Option<Vec<u8>>>,
     undo: Vec<Undo>,
+    next_seq: u64,
 }
 
 impl Transaction {
     pub fn new(storage: Arc<dyn Storage>) -> Transaction {
-        Transaction { storage, buffer: BTreeMap::new(), undo: Vec::new() }
+        Transaction { storage, buffer: BTreeMap::new(), checks: BTreeMap::new(), undo: Vec::new(), next_seq: 0 }
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
@@ -113,7 +121,7 @@ impl Transaction {
             Some(p) if p.value.is_some() => (p.must_be_absent, p.duplicate.clone()),
             _ => (false, None),
         };
-        self.set(space, key, Pending { value: Some(value), must_be_absent, duplicate });
+        self.set(space, key, Pending { value: Some(value), must_be_absent, duplicate, seq: 0 });
     }
 
     pub fn delete(&mut self, space: Space, key: Vec<u8>) {
@@ -121,7 +129,7 @@ impl Transaction {
             // Deleting a key this transaction inserted (and that did not
             // exist before) leaves nothing to write.
             Some(p) if p.must_be_absent => self.unset(space, key),
-            _ => self.set(space, key, Pending { value: None, must_be_absent: false, duplicate: None }),
+            _ => self.set(space, key, Pending { value: None, must_be_absent: false, duplicate: None, seq: 0 }),
         }
     }
 
@@ -141,22 +149,38 @@ impl Transaction {
         match self.pending(space, &key) {
             Some(p) if p.value.is_some() => Err(duplicate.into_error()),
             Some(_) => {
-                self.set(space, key, Pending { value: Some(value), must_be_absent: false, duplicate: None });
+                self.set(space, key, Pending { value: Some(value), must_be_absent: false, duplicate: None, seq: 0 });
                 Ok(())
             }
             None => {
-                let p = Pending { value: Some(value), must_be_absent: true, duplicate: Some(Arc::new(duplicate)) };
+                let p =
+                    Pending { value: Some(value), must_be_absent: true, duplicate: Some(Arc::new(duplicate)), seq: 0 };
                 self.set(space, key, p);
                 Ok(())
             }
         }
     }
 
+    /// Makes the commit fail with [`StorageError::WriteConflict`] if another
+    /// session changes the key's committed value before this transaction
+    /// commits. Call it before the first write to a key whose new value was
+    /// computed from what was read ([`crate::table::update_row`] and
+    /// [`crate::table::delete_row`] do). No-op once the key is buffered.
+    pub fn expect_unchanged(&mut self, space: Space, key: &[u8]) -> Result<(), StorageError> {
+        if self.pending(space, key).is_some() || self.checks.contains_key(&(space, key.to_vec())) {
+            return Ok(());
+        }
+        let current = self.storage.get(space, key)?;
+        self.checks.insert((space, key.to_vec()), current);
+        self.undo.push(Undo::Check { space, key: key.to_vec() });
+        Ok(())
+    }
+
     /// Buffers a prepared write (e.g. [`crate::catalog_write`]).
     pub fn apply(&mut self, write: Write) {
         match write.value {
             Some(v) if write.must_be_absent => {
-                let p = Pending { value: Some(v), must_be_absent: true, duplicate: None };
+                let p = Pending { value: Some(v), must_be_absent: true, duplicate: None, seq: 0 };
                 self.set(write.space, write.key, p);
             }
             Some(v) => self.put(write.space, write.key, v),
@@ -172,14 +196,17 @@ impl Transaction {
     /// Undoes every write made since `sp` was taken; earlier writes stay.
     pub fn rollback_to(&mut self, sp: Savepoint) {
         while self.undo.len() > sp.0 {
-            let Some(u) = self.undo.pop() else { break };
-            let map = self.buffer.entry(u.space).or_default();
-            match u.prev {
-                Some(p) => {
-                    map.insert(u.key, p);
+            match self.undo.pop() {
+                None => break,
+                Some(Undo::Check { space, key }) => {
+                    self.checks.remove(&(space, key));
                 }
-                None => {
-                    map.remove(&u.key);
+                Some(Undo::Write { space, key, prev }) => {
+                    let map = self.buffer.entry(space).or_default();
+                    match prev {
+                        Some(p) => map.insert(key, p),
+                        None => map.remove(&key),
+                    };
                 }
             }
         }
@@ -197,22 +224,26 @@ impl Transaction {
 
     /// Applies every buffered write atomically and durably. A `put_if_absent`
     /// key committed meanwhile by another session fails the whole commit with
-    /// its [`Duplicate`] error; nothing is applied then. Blocking.
+    /// its [`Duplicate`] error, a key changed since [`Self::expect_unchanged`]
+    /// with [`StorageError::WriteConflict`]; nothing is applied then. Blocking.
     pub fn commit(self) -> Result<(), StorageError> {
         if self.is_empty() {
             return Ok(());
         }
         let mut duplicates = HashMap::new();
-        let mut writes = Vec::with_capacity(self.len());
+        let mut ordered = Vec::with_capacity(self.len());
         for (space, map) in self.buffer {
             for (key, p) in map {
                 if let Some(d) = p.duplicate {
                     duplicates.insert((space, key.clone()), d);
                 }
-                writes.push(Write { space, key, value: p.value, must_be_absent: p.must_be_absent });
+                ordered.push((p.seq, Write { space, key, value: p.value, must_be_absent: p.must_be_absent }));
             }
         }
-        match self.storage.commit(writes) {
+        ordered.sort_unstable_by_key(|(seq, _)| *seq);
+        let writes = ordered.into_iter().map(|(_, w)| w).collect();
+        let checks = self.checks.into_iter().map(|((space, key), expected)| Check { space, key, expected }).collect();
+        match self.storage.commit_checked(writes, checks) {
             Err(StorageError::KeyExists { space, key }) => match duplicates.remove(&(space, key.clone())) {
                 Some(d) => Err(Arc::unwrap_or_clone(d).into_error()),
                 None => Err(StorageError::KeyExists { space, key }),
@@ -228,14 +259,21 @@ impl Transaction {
         self.buffer.get(&space).and_then(|m| m.get(key))
     }
 
-    fn set(&mut self, space: Space, key: Vec<u8>, p: Pending) {
+    fn set(&mut self, space: Space, key: Vec<u8>, mut p: Pending) {
+        p.seq = match self.pending(space, &key) {
+            Some(prev) => prev.seq,
+            None => {
+                self.next_seq += 1;
+                self.next_seq
+            }
+        };
         let prev = self.buffer.entry(space).or_default().insert(key.clone(), p);
-        self.undo.push(Undo { space, key, prev });
+        self.undo.push(Undo::Write { space, key, prev });
     }
 
     fn unset(&mut self, space: Space, key: Vec<u8>) {
         let prev = self.buffer.entry(space).or_default().remove(&key);
-        self.undo.push(Undo { space, key, prev });
+        self.undo.push(Undo::Write { space, key, prev });
     }
 }
 
@@ -317,11 +355,10 @@ mod tests {
         txn.delete(T, b"z".to_vec());
         txn.put(T, b"h".to_vec(), b"new".to_vec());
         let fwd = scan(&txn, false);
-        let expect: Vec<(String, String)> =
-            [("a", "old"), ("b", "new"), ("c", "new"), ("g", "old"), ("h", "new")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let expect: Vec<(String, String)> = [("a", "old"), ("b", "new"), ("c", "new"), ("g", "old"), ("h", "new")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(fwd, expect);
         let mut rev = scan(&txn, true);
         rev.reverse();
@@ -396,6 +433,27 @@ mod tests {
         assert!(txn.put_if_absent(T, b"a".to_vec(), b"again".to_vec(), dup()).is_err());
         txn.commit().unwrap();
         assert_eq!(s.get(T, b"a").unwrap(), Some(b"replaced".to_vec()));
+    }
+
+    #[test]
+    fn expect_unchanged_detects_lost_updates() {
+        let (s, mut txn) = setup();
+        txn.expect_unchanged(T, b"a").unwrap();
+        txn.put(T, b"a".to_vec(), b"mine".to_vec());
+        s.commit(vec![Write::put(T, b"a".to_vec(), b"theirs".to_vec())]).unwrap();
+        assert!(matches!(txn.commit(), Err(StorageError::WriteConflict { .. })));
+        assert_eq!(s.get(T, b"a").unwrap(), Some(b"theirs".to_vec()));
+
+        // Unchanged: commits. A check rolled back with its statement is gone.
+        let mut txn = Transaction::new(s.clone());
+        txn.expect_unchanged(T, b"c").unwrap();
+        txn.delete(T, b"c".to_vec());
+        let sp = txn.savepoint();
+        txn.expect_unchanged(T, b"e").unwrap();
+        txn.rollback_to(sp);
+        s.commit(vec![Write::put(T, b"e".to_vec(), b"changed".to_vec())]).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(s.get(T, b"c").unwrap(), None);
     }
 
     #[test]

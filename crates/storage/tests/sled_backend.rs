@@ -39,8 +39,20 @@ fn docs() -> TableDef {
             col("emb", DataType::Vector(Some(3))),
         ],
         indexes: vec![
-            IndexDef { id: 1, name: "PRIMARY".into(), kind: IndexKind::Primary, columns: vec!["id".into()], comment: None },
-            IndexDef { id: 2, name: "title".into(), kind: IndexKind::Unique, columns: vec!["title".into()], comment: None },
+            IndexDef {
+                id: 1,
+                name: "PRIMARY".into(),
+                kind: IndexKind::Primary,
+                columns: vec!["id".into()],
+                comment: None,
+            },
+            IndexDef {
+                id: 2,
+                name: "title".into(),
+                kind: IndexKind::Unique,
+                columns: vec!["title".into()],
+                comment: None,
+            },
         ],
         foreign_keys: vec![],
         comment: None,
@@ -114,7 +126,8 @@ fn committed_rows_survive_sigkill() {
     let mut max_id = 0;
     for r in table::scan_rows(&txn, &t, false).unwrap() {
         let (key, row) = r.unwrap();
-        let hit: Vec<_> = table::index_lookup(&txn, &t, title, &row[1..2], false).unwrap().map(Result::unwrap).collect();
+        let hit: Vec<_> =
+            table::index_lookup(&txn, &t, title, &row[1..2], false).unwrap().map(Result::unwrap).collect();
         assert_eq!(hit, vec![(key, row.clone())]);
         if let Value::Int(id) = row[0] {
             max_id = max_id.max(id as u64);
@@ -250,4 +263,34 @@ fn dropped_space_is_gone_and_transactions_span_spaces() {
     assert_eq!(s.get(Space::Table(1), b"a").unwrap(), Some(b"1".to_vec()));
     assert!(s.drop_space(Space::Meta).is_err());
     assert_eq!(tiembed_storage::load_global_sysvars(&*s).unwrap().get("x").map(String::as_str), Some("y"));
+}
+
+#[test]
+fn lost_update_is_a_write_conflict_and_duplicates_keep_tidb_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn Storage> = Arc::new(SledStorage::open(dir.path()).unwrap());
+    let t = docs();
+    let mut txn = Transaction::new(s.clone());
+    let k = table::insert_row(&mut txn, &t, &doc(1)).unwrap();
+    txn.commit().unwrap();
+
+    let mut a = Transaction::new(s.clone());
+    let mut b = Transaction::new(s.clone());
+    let mut changed = doc(1);
+    changed[1] = Value::Str("changed".into());
+    table::update_row(&mut a, &t, &k, &doc(1), &changed).unwrap();
+    table::delete_row(&mut b, &t, &k, &doc(1)).unwrap();
+    a.commit().unwrap();
+    assert!(matches!(b.commit(), Err(StorageError::WriteConflict { .. })));
+
+    let mut c = Transaction::new(s.clone());
+    let mut d = Transaction::new(s.clone());
+    table::insert_row(&mut c, &t, &doc(2)).unwrap();
+    table::insert_row(&mut d, &t, &doc(2)).unwrap();
+    c.commit().unwrap();
+    let e = d.commit().unwrap_err();
+    assert_eq!(e.to_string(), "Duplicate entry '2' for key 'docs.PRIMARY'");
+
+    let txn = Transaction::new(s);
+    assert_eq!(table::get_row(&txn, &t, &k).unwrap(), Some(changed));
 }

@@ -186,12 +186,15 @@ impl<'a> Reader<'a> {
             T_BYTES => Value::Bytes(self.len_prefixed()?.to_vec()),
             T_DATE => {
                 let days = i32::try_from(self.signed()?).map_err(|_| corrupt("date out of range".into()))?;
-                Value::Date(NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| corrupt("date out of range".into()))?)
+                Value::Date(
+                    NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| corrupt("date out of range".into()))?,
+                )
             }
             T_DATETIME => {
                 let secs = i64::try_from(self.signed()?).map_err(|_| corrupt("datetime out of range".into()))?;
                 let nanos = u32::try_from(self.varint()?).map_err(|_| corrupt("datetime nanos".into()))?;
-                let dt = DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt("datetime out of range".into()))?;
+                let dt =
+                    DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt("datetime out of range".into()))?;
                 Value::DateTime(dt.naive_utc())
             }
             T_JSON => {
@@ -201,10 +204,7 @@ impl<'a> Reader<'a> {
             T_VECTOR => {
                 let n = u32::from_le_bytes(self.array()?) as usize;
                 let raw = self.take(n.checked_mul(4).ok_or_else(|| corrupt("vector length".into()))?)?;
-                let v: Arc<[f32]> = raw
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
+                let v: Arc<[f32]> = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
                 Value::Vector(v)
             }
             other => return Err(corrupt(format!("unknown value tag {other}"))),
