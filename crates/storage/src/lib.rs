@@ -43,10 +43,36 @@
 //! # Ok::<(), tiembed_types::Error>(())
 //! ```
 //!
+//! At a glance (all blocking; run on `spawn_blocking` from async code):
+//! - open: [`open_sled`]`(dir)` / [`SledStorage::open`] / [`MemoryStorage::new`];
+//!   then [`load_catalog`] and [`load_global_sysvars`]; on shutdown
+//!   [`Storage::flush`].
+//! - per session: [`Transaction::new`], `get`/`scan`/`put`/`delete`/
+//!   `put_if_absent`/`apply`, [`Transaction::savepoint`] +
+//!   [`Transaction::rollback_to`] per statement, `commit()` / `rollback()`.
+//! - rows: [`table::insert_row`], [`table::find_conflicts`] (REPLACE, ON
+//!   DUPLICATE KEY UPDATE), [`table::update_row`], [`table::delete_row`],
+//!   [`table::get_by_primary_key`], [`table::get_row`], [`table::scan_rows`],
+//!   [`table::index_lookup`], [`table::index_range`]; DDL helpers
+//!   [`table::add_index_entry`], [`table::drop_index_entries`],
+//!   [`table::rewrite_row`], [`Storage::drop_space`]; AUTO_INCREMENT
+//!   [`table::allocate_auto_increment`], [`table::rebase_auto_increment`].
+//! - metadata writes: [`catalog_write`], [`sysvar_write`] (apply them to the
+//!   statement's transaction so DDL and its catalog change commit together).
+//! - values: [`codec::encode_row`] / [`codec::decode_row`] (rows decode to
+//!   the values they were written with: pad after ADD COLUMN), string
+//!   comparison by collation in [`codec::collation`].
+//! - errors: [`StorageError`]; `tiembed_types::Error::from` maps duplicates
+//!   to `DuplicateEntry` (1062), write conflicts and exhausted counters to
+//!   `Other` (1105) with TiDB's wording, the rest to `Internal`.
+//!
 //! Isolation: reads see the latest committed data overlaid with the
 //! session's own buffered writes (read committed). Commits are atomic and
-//! re-check PRIMARY/UNIQUE keys against concurrent sessions; other writes
-//! are last-writer-wins. The storage crate knows the catalog types but never
+//! durable; they re-check PRIMARY/UNIQUE keys against sessions that
+//! committed first (`Duplicate entry`), and rows this transaction updated or
+//! deleted must be unchanged since it first touched them (`Write conflict`,
+//! like TiDB's optimistic transactions). Plain writes to untouched keys are
+//! last-writer-wins. The storage crate knows the catalog types but never
 //! sees SQL text.
 
 mod catalog;
