@@ -7,17 +7,28 @@
 //! for SQL tests). The [`Registry`] routes a `provider/model` string to a
 //! provider, and in front of every provider sits the same machinery:
 //! continuous batching, deduplication, an LRU cache keyed by
-//! (model, options, text), single flight for identical in-flight texts,
-//! and TiDB's error texts.
+//! (model, options, text, config version), single flight for identical
+//! in-flight texts, and TiDB's error texts.
+//!
+//! [`options`] handles EMBED_TEXT's JSON options and their `@search` keys.
+//! With the `stub` feature, [`stub`] is an HTTP server that answers like the
+//! HuggingFace and OpenAI embedding APIs, for tests.
 
+mod batcher;
+mod cache;
 mod error;
 pub mod model_id;
+pub mod options;
 pub mod providers;
 mod registry;
+mod routing;
+#[cfg(any(test, feature = "stub"))]
+pub mod stub;
 
 pub use error::EmbedError;
 pub use model_id::ModelId;
-pub use registry::{Registry, RegistryConfig};
+pub use options::Options;
+pub use registry::{Registry, RegistryConfig, Route, Stats};
 
 use async_trait::async_trait;
 
@@ -30,5 +41,10 @@ pub trait Embedder: Send + Sync + 'static {
     /// Largest batch one call should carry.
     fn max_batch(&self) -> usize {
         32
+    }
+
+    /// Batches that may run at once; more wait and grow meanwhile.
+    fn max_concurrency(&self) -> usize {
+        1
     }
 }

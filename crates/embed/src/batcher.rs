@@ -1,0 +1,343 @@
+//! Continuous batching with single flight, in front of one embedder.
+//!
+//! A [`Lane`] owns a queue of texts waiting for its embedder and a table
+//! of every text queued or in flight with the callers waiting for it.
+//! While fewer than `max_concurrency` batches are out, queued texts leave
+//! at once (a lone query waits for no timer); while the embedder is busy,
+//! new texts gather and leave as the next batch when one returns. A text
+//! already queued or in flight is never sent twice: later callers join its
+//! waiters (single flight). A batch's failure reaches every waiter of it.
+//!
+//! The cache check, the in-flight table and the cache insert happen under
+//! the lane's lock, so a text is either cached, in flight, or sent: two
+//! concurrent callers can never both send it.
+
+use crate::cache::{CacheKey, Lru};
+use crate::{EmbedError, Embedder};
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// TiDB's limit on vector dimensions.
+const MAX_DIM: usize = 16383;
+
+type Shared = Result<Arc<Vec<f32>>, EmbedError>;
+
+/// Counters the registry reports; shared by all lanes.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub batches: AtomicU64,
+    pub texts_sent: AtomicU64,
+    pub cache_hits: AtomicU64,
+    pub joined: AtomicU64,
+}
+
+pub(crate) struct Lane {
+    /// Names the embedder in cache keys (route, model, options).
+    key: Arc<str>,
+    /// The configuration version the embedder was built with.
+    version: u64,
+    embedder: Arc<dyn Embedder>,
+    cache: Arc<Mutex<Lru>>,
+    counters: Arc<Counters>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<String>,
+    waiters: HashMap<String, Vec<oneshot::Sender<Shared>>>,
+    in_flight: usize,
+}
+
+enum Slot {
+    Ready(Arc<Vec<f32>>),
+    Wait(oneshot::Receiver<Shared>),
+}
+
+impl Lane {
+    pub fn new(
+        key: Arc<str>,
+        version: u64,
+        embedder: Arc<dyn Embedder>,
+        cache: Arc<Mutex<Lru>>,
+        counters: Arc<Counters>,
+    ) -> Arc<Lane> {
+        Arc::new(Lane { key, version, embedder, cache, counters, state: Mutex::new(State::default()) })
+    }
+
+    fn cache_key(&self, text: &str) -> CacheKey {
+        CacheKey { lane: self.key.clone(), version: self.version, text: text.to_string() }
+    }
+
+    /// One vector per text of `texts`, which the caller has deduplicated.
+    pub async fn embed(self: &Arc<Self>, texts: &[String]) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
+        let mut slots = Vec::with_capacity(texts.len());
+        {
+            let mut st = self.state.lock();
+            for text in texts {
+                if let Some(waiters) = st.waiters.get_mut(text) {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    self.counters.joined.fetch_add(1, Ordering::Relaxed);
+                    slots.push(Slot::Wait(rx));
+                    continue;
+                }
+                if let Some(v) = self.cache.lock().get(&self.cache_key(text)) {
+                    self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    slots.push(Slot::Ready(v));
+                    continue;
+                }
+                let (tx, rx) = oneshot::channel();
+                st.waiters.insert(text.clone(), vec![tx]);
+                st.queue.push_back(text.clone());
+                slots.push(Slot::Wait(rx));
+            }
+            self.pump(&mut st);
+        }
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            out.push(match slot {
+                Slot::Ready(v) => v,
+                Slot::Wait(rx) => rx.await.map_err(|_| EmbedError::Provider("embedding batch was abandoned".into()))??,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sends queued texts while the embedder has capacity.
+    fn pump(self: &Arc<Self>, st: &mut State) {
+        let max_batch = self.embedder.max_batch().max(1);
+        while st.in_flight < self.embedder.max_concurrency().max(1) && !st.queue.is_empty() {
+            let n = st.queue.len().min(max_batch);
+            let batch: Vec<String> = st.queue.drain(..n).collect();
+            st.in_flight += 1;
+            let lane = self.clone();
+            tokio::spawn(async move { lane.run(batch).await });
+        }
+    }
+
+    async fn run(self: Arc<Self>, batch: Vec<String>) {
+        self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        self.counters.texts_sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        // A panicking embedder must not strand the waiters: run it as its
+        // own task and turn a panic into an error.
+        let embedder = self.embedder.clone();
+        let sent = batch.clone();
+        let result = match tokio::spawn(async move { embedder.embed(&sent).await }).await {
+            Ok(r) => r,
+            Err(e) => Err(EmbedError::Provider(format!("embedding failed: {e}"))),
+        };
+        let result = result.and_then(|vectors| {
+            if vectors.len() != batch.len() {
+                return Err(EmbedError::CountMismatch { got: vectors.len(), expected: batch.len() });
+            }
+            vectors.iter().try_for_each(|v| validate(v))?;
+            Ok(vectors)
+        });
+        if let Err(e) = &result {
+            tracing::debug!(lane = %self.key, texts = batch.len(), error = %e, "embedding batch failed");
+        }
+        let mut st = self.state.lock();
+        match result {
+            Ok(vectors) => {
+                let mut cache = self.cache.lock();
+                for (text, v) in batch.into_iter().zip(vectors) {
+                    let v = Arc::new(v);
+                    cache.insert(self.cache_key(&text), v.clone());
+                    for tx in st.waiters.remove(&text).unwrap_or_default() {
+                        let _ = tx.send(Ok(v.clone()));
+                    }
+                }
+            }
+            Err(e) => {
+                for text in &batch {
+                    for tx in st.waiters.remove(text).unwrap_or_default() {
+                        let _ = tx.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        st.in_flight -= 1;
+        self.pump(&mut st);
+    }
+}
+
+/// TiDB's checks on a vector returned by a provider.
+fn validate(v: &[f32]) -> Result<(), EmbedError> {
+    if v.len() > MAX_DIM {
+        return Err(EmbedError::InvalidVector(format!("vector cannot have more than {MAX_DIM} dimensions")));
+    }
+    if v.iter().any(|x| x.is_nan()) {
+        return Err(EmbedError::InvalidVector("NaN not allowed in vector".into()));
+    }
+    if v.iter().any(|x| x.is_infinite()) {
+        return Err(EmbedError::InvalidVector("infinite value not allowed in vector".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    /// Records batch sizes; each batch takes `delay`; texts starting with
+    /// `fail` fail their whole batch.
+    struct Probe {
+        batches: Mutex<Vec<usize>>,
+        delay: Duration,
+        max_batch: usize,
+        concurrency: usize,
+        running: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    impl Probe {
+        fn new(delay_ms: u64, max_batch: usize, concurrency: usize) -> Arc<Probe> {
+            Arc::new(Probe {
+                batches: Mutex::new(Vec::new()),
+                delay: Duration::from_millis(delay_ms),
+                max_batch,
+                concurrency,
+                running: AtomicUsize::new(0),
+                peak: AtomicUsize::new(0),
+            })
+        }
+    }
+
+    #[async_trait]
+    impl Embedder for Probe {
+        async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            self.batches.lock().push(texts.len());
+            tokio::time::sleep(self.delay).await;
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            if texts.iter().any(|t| t.starts_with("fail")) {
+                return Err(EmbedError::Provider("probe failure".into()));
+            }
+            if texts.iter().any(|t| t == "nan") {
+                return Ok(texts.iter().map(|_| vec![f32::NAN]).collect());
+            }
+            Ok(texts.iter().map(|t| vec![t.len() as f32]).collect())
+        }
+        fn max_batch(&self) -> usize {
+            self.max_batch
+        }
+        fn max_concurrency(&self) -> usize {
+            self.concurrency
+        }
+    }
+
+    fn lane(p: &Arc<Probe>) -> Arc<Lane> {
+        Lane::new("probe".into(), 0, p.clone(), Arc::new(Mutex::new(Lru::new(100))), Arc::new(Counters::default()))
+    }
+
+    fn texts(prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_lone_call_is_split_by_max_batch() {
+        let p = Probe::new(1, 4, 1);
+        let l = lane(&p);
+        let out = l.embed(&texts("t", 10)).await.unwrap();
+        assert_eq!(out.len(), 10);
+        assert_eq!(*out[9], vec![2.0]);
+        assert_eq!(*p.batches.lock(), vec![4, 4, 2]);
+    }
+
+    #[tokio::test]
+    async fn busy_embedder_gathers_the_next_batch() {
+        let p = Probe::new(50, 100, 1);
+        let l = lane(&p);
+        let first = tokio::spawn({
+            let l = l.clone();
+            async move { l.embed(&["a".into()]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // The embedder is busy with "a": these 20 calls must share one batch.
+        let mut calls = Vec::new();
+        for i in 0..20 {
+            let l = l.clone();
+            calls.push(tokio::spawn(async move { l.embed(&[format!("q{i}")]).await }));
+        }
+        for c in calls {
+            assert!(c.await.unwrap().is_ok());
+        }
+        assert!(first.await.unwrap().is_ok());
+        assert_eq!(*p.batches.lock(), vec![1, 20]);
+        assert_eq!(p.peak.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_bounded() {
+        let p = Probe::new(20, 2, 3);
+        let l = lane(&p);
+        l.embed(&texts("t", 20)).await.unwrap();
+        assert_eq!(p.batches.lock().len(), 10);
+        assert!(p.peak.load(Ordering::SeqCst) <= 3);
+        assert!(p.peak.load(Ordering::SeqCst) >= 2);
+    }
+
+    #[tokio::test]
+    async fn single_flight_and_cache() {
+        let p = Probe::new(30, 100, 4);
+        let l = lane(&p);
+        let a = tokio::spawn({
+            let l = l.clone();
+            async move { l.embed(&["same".into()]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let b = l.embed(&["same".into(), "other".into()]).await.unwrap();
+        assert_eq!(*a.await.unwrap().unwrap()[0], vec![4.0]);
+        assert_eq!(*b[0], vec![4.0]);
+        assert_eq!(l.counters.joined.load(Ordering::SeqCst), 1);
+        // "same" was sent once, "other" once.
+        assert_eq!(p.batches.lock().iter().sum::<usize>(), 2);
+        l.embed(&["same".into(), "other".into()]).await.unwrap();
+        assert_eq!(p.batches.lock().iter().sum::<usize>(), 2);
+        assert_eq!(l.counters.cache_hits.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_every_waiter_and_is_not_cached() {
+        let p = Probe::new(30, 100, 1);
+        let l = lane(&p);
+        let a = tokio::spawn({
+            let l = l.clone();
+            async move { l.embed(&["fail-1".into()]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let b = tokio::spawn({
+            let l = l.clone();
+            async move { l.embed(&["fail-1".into()]).await }
+        });
+        let e1 = a.await.unwrap().unwrap_err();
+        let e2 = b.await.unwrap().unwrap_err();
+        assert_eq!(e1, EmbedError::Provider("probe failure".into()));
+        assert_eq!(e1, e2);
+        assert_eq!(p.batches.lock().len(), 1);
+        assert!(l.embed(&["fail-1".into()]).await.is_err());
+        assert_eq!(p.batches.lock().len(), 2);
+        // The lane keeps working after failures.
+        assert!(l.embed(&["fine".into()]).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn invalid_vectors_are_refused() {
+        let p = Probe::new(0, 10, 1);
+        let err = lane(&p).embed(&["nan".into()]).await.unwrap_err();
+        assert_eq!(err.to_string(), "NaN not allowed in vector");
+        assert_eq!(validate(&[f32::INFINITY]).unwrap_err().to_string(), "infinite value not allowed in vector");
+        assert_eq!(
+            validate(&vec![0.0; 16384]).unwrap_err().to_string(),
+            "vector cannot have more than 16383 dimensions"
+        );
+    }
+}
