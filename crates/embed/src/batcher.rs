@@ -7,6 +7,9 @@
 //! new texts gather and leave as the next batch when one returns. A text
 //! already queued or in flight is never sent twice: later callers join its
 //! waiters (single flight). A batch's failure reaches every waiter of it.
+//! Batches are filled round-robin over the calls waiting, so a one-text
+//! query queued behind a 10,000-row INSERT leaves with the next batch
+//! instead of after the whole INSERT.
 //!
 //! The cache check, the in-flight table and the cache insert happen under
 //! the lane's lock, so a text is either cached, in flight, or sent: two
@@ -47,9 +50,28 @@ pub(crate) struct Lane {
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<String>,
+    /// Texts not yet sent, one queue per call, in arrival order.
+    queue: VecDeque<VecDeque<String>>,
     waiters: HashMap<String, Vec<oneshot::Sender<Shared>>>,
     in_flight: usize,
+}
+
+impl State {
+    /// Up to `max` queued texts, taking one per call in turn; the turn
+    /// carries over to the next batch.
+    fn next_batch(&mut self, max: usize) -> Vec<String> {
+        let mut batch = Vec::new();
+        while batch.len() < max {
+            let Some(mut call) = self.queue.pop_front() else { break };
+            if let Some(text) = call.pop_front() {
+                batch.push(text);
+            }
+            if !call.is_empty() {
+                self.queue.push_back(call);
+            }
+        }
+        batch
+    }
 }
 
 enum Slot {
@@ -77,6 +99,7 @@ impl Lane {
         let mut slots = Vec::with_capacity(texts.len());
         {
             let mut st = self.state.lock();
+            let mut mine = VecDeque::new();
             for text in texts {
                 if let Some(waiters) = st.waiters.get_mut(text) {
                     let (tx, rx) = oneshot::channel();
@@ -92,8 +115,11 @@ impl Lane {
                 }
                 let (tx, rx) = oneshot::channel();
                 st.waiters.insert(text.clone(), vec![tx]);
-                st.queue.push_back(text.clone());
+                mine.push_back(text.clone());
                 slots.push(Slot::Wait(rx));
+            }
+            if !mine.is_empty() {
+                st.queue.push_back(mine);
             }
             self.pump(&mut st);
         }
@@ -111,8 +137,7 @@ impl Lane {
     fn pump(self: &Arc<Self>, st: &mut State) {
         let max_batch = self.embedder.max_batch().max(1);
         while st.in_flight < self.embedder.max_concurrency().max(1) && !st.queue.is_empty() {
-            let n = st.queue.len().min(max_batch);
-            let batch: Vec<String> = st.queue.drain(..n).collect();
+            let batch = st.next_batch(max_batch);
             st.in_flight += 1;
             let lane = self.clone();
             tokio::spawn(async move { lane.run(batch).await });
@@ -273,6 +298,34 @@ mod tests {
         assert!(first.await.unwrap().is_ok());
         assert_eq!(*p.batches.lock(), vec![1, 20]);
         assert_eq!(p.peak.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_small_call_overtakes_a_large_one() {
+        let p = Probe::new(20, 4, 1);
+        let l = lane(&p);
+        let big = tokio::spawn({
+            let l = l.clone();
+            async move { l.embed(&texts("row", 40)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let start = tokio::time::Instant::now();
+        l.embed(&["query".into()]).await.unwrap();
+        // Behind the batch in flight and one more at most, not all ten.
+        assert!(start.elapsed() < Duration::from_millis(100), "{:?}", start.elapsed());
+        big.await.unwrap().unwrap();
+        assert_eq!(*p.batches.lock(), vec![4; 10].into_iter().chain([1]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batches_take_one_text_per_call_in_turn() {
+        let mut st = State::default();
+        st.queue.push_back(["a1", "a2", "a3"].iter().map(|s| s.to_string()).collect());
+        st.queue.push_back(["b1"].iter().map(|s| s.to_string()).collect());
+        st.queue.push_back(["c1", "c2"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(st.next_batch(4), vec!["a1", "b1", "c1", "a2"]);
+        assert_eq!(st.next_batch(4), vec!["c2", "a3"]);
+        assert!(st.queue.is_empty());
     }
 
     #[tokio::test]
