@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Runs every test of tiembed and prints one summary line at the end:
+#
+#   scripts/test-all.sh [--skip-cargo] [--skip-clients] [--no-setup]
+#
+#  1. scripts/setup.sh: Debian packages + the Python venv (fast when present),
+#     scripts/fetch-models.sh: the local MiniLM model (fast when present).
+#  2. cargo build of the `tiembed` binary, then `cargo test --workspace`
+#     (unit tests, .slt files, wire-level integration tests).
+#  3. A tiembed server on a free loopback port with a temporary data dir, and
+#     against it the Python client suites (tests/python, pytest) and the
+#     mariadb CLI suite (tests/cli/run.sh); then SIGTERM, which must end the
+#     server cleanly.
+#  4. `docker compose config` of docker/compose.yaml when a compose client is
+#     installed (no engine needed).
+#
+# The last line is "N passed, M failed, K skipped" summed over all suites;
+# the exit status is non-zero when anything failed or nothing ran.
+#
+# Env: CARGO_TARGET_DIR (default ~/.cache/tiembed-target, outside the clone),
+# TIEMBED_VENV (default ~/.cache/tiembed-venv), TIEMBED_MODELS_DIR (default
+# ./models), TIEMBED_SKIP_MODEL_TESTS=1 to skip the tests needing the real
+# model (set automatically, with a warning, when it cannot be fetched outside
+# CI), CARGO_PROFILE_FLAGS (e.g. "--release"; default: debug profile).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/server-lib.sh
+. "$ROOT/scripts/server-lib.sh"
+
+skip_cargo=0 skip_clients=0 no_setup=0
+for a in "$@"; do
+    case "$a" in
+        --skip-cargo) skip_cargo=1 ;;
+        --skip-clients) skip_clients=1 ;;
+        --no-setup) no_setup=1 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "test-all: unknown argument: $a" >&2; exit 2 ;;
+    esac
+done
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tiembed-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export TIEMBED_VENV="${TIEMBED_VENV:-$HOME/.cache/tiembed-venv}"
+export TIEMBED_MODELS_DIR="${TIEMBED_MODELS_DIR:-$ROOT/models}"
+read -r -a PROFILE_FLAGS <<< "${CARGO_PROFILE_FLAGS:-}"
+PROFILE_DIR=debug
+for f in "${PROFILE_FLAGS[@]}"; do [ "$f" = "--release" ] && PROFILE_DIR=release; done
+PY="$TIEMBED_VENV/bin/python"
+CI="${CI:-}"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tiembed-test.XXXXXX")"
+cleanup() {
+    tiembed_stop >/dev/null 2>&1 || true
+    if [ "${KEEP_TEST_DIR:-0}" = 1 ]; then echo "test-all: kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+# ---- result bookkeeping ----------------------------------------------------
+TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
+SUMMARY=()
+record() { # name passed failed skipped [note]
+    TOTAL_P=$(( TOTAL_P + $2 )); TOTAL_F=$(( TOTAL_F + $3 )); TOTAL_S=$(( TOTAL_S + $4 ))
+    SUMMARY+=("$(printf '%-22s %5d passed %5d failed %5d skipped  %s' "$1" "$2" "$3" "$4" "${5:-}")")
+}
+
+# ---- 1. set-up ---------------------------------------------------------------
+if [ "$no_setup" = 0 ]; then
+    banner "set-up"
+    if ! "$ROOT/scripts/setup.sh"; then
+        echo "test-all: scripts/setup.sh failed" >&2
+        record setup 0 1 0 "scripts/setup.sh failed"
+    fi
+fi
+
+model_dir="$TIEMBED_MODELS_DIR/sentence-transformers/all-MiniLM-L6-v2"
+if [ "${TIEMBED_SKIP_MODEL_TESTS:-0}" != 1 ]; then
+    if [ ! -s "$model_dir/model.safetensors" ] && [ "$no_setup" = 0 ]; then
+        "$ROOT/scripts/fetch-models.sh" --models-dir "$TIEMBED_MODELS_DIR" || true
+    fi
+    if [ -s "$model_dir/model.safetensors" ]; then
+        export TIEMBED_REQUIRE_MODELS="${TIEMBED_REQUIRE_MODELS:-1}"
+    elif [ -n "$CI" ]; then
+        echo "test-all: the MiniLM model is missing from $model_dir (scripts/fetch-models.sh failed?)" >&2
+        record models 0 1 0 "MiniLM model missing"
+    else
+        echo "test-all: WARNING: no MiniLM model in $model_dir; tests needing it are skipped" >&2
+        export TIEMBED_SKIP_MODEL_TESTS=1
+    fi
+fi
+
+# ---- 2. Rust -----------------------------------------------------------------
+BIN="$CARGO_TARGET_DIR/$PROFILE_DIR/tiembed"
+banner "cargo build -p tiembed-server --bin tiembed ${PROFILE_FLAGS[*]}"
+build_ok=1
+if ! cargo build "${PROFILE_FLAGS[@]}" -p tiembed-server --bin tiembed; then
+    build_ok=0
+    record "build tiembed" 0 1 0 "cargo build failed"
+fi
+
+if [ "$skip_cargo" = 0 ]; then
+    banner "cargo test --workspace"
+    cargo_log="$WORK/cargo-test.log"
+    timeout --signal=TERM 45m cargo test "${PROFILE_FLAGS[@]}" --workspace --no-fail-fast 2>&1 | tee "$cargo_log"
+    cargo_rc=${PIPESTATUS[0]}
+    read -r cp cf cs < <(awk '
+        /^test result: / {
+            for (i = 1; i <= NF; i++) {
+                if ($(i+1) ~ /^passed/) p += $i
+                if ($(i+1) ~ /^failed/) f += $i
+                if ($(i+1) ~ /^ignored/) s += $i
+            }
+        }
+        END { printf "%d %d %d\n", p, f, s }' "$cargo_log")
+    note=""
+    if [ "$cargo_rc" != 0 ] && [ "$cf" = 0 ]; then
+        # A compile error or a crashed test binary reports no failed test.
+        cf=1; note="cargo test exited $cargo_rc"
+    fi
+    record "cargo test" "$cp" "$cf" "$cs" "$note"
+fi
+
+# ---- 3. clients over the wire ----------------------------------------------
+if [ "$skip_clients" = 0 ]; then
+    if [ "$build_ok" = 0 ] || [ ! -x "$BIN" ]; then
+        record "client suites" 0 1 0 "no tiembed binary to test"
+    else
+        banner "tiembed server for the client suites"
+        if tiembed_start "$BIN" "$WORK" --models-dir "$TIEMBED_MODELS_DIR"; then
+            echo "tiembed pid $TIEMBED_PID on 127.0.0.1:$TIEMBED_PORT (log: $WORK/server.log)"
+            export TIEMBED_HOST=127.0.0.1 TIEMBED_PORT
+            if [ -z "${TIEMBED_FIXTURES_DIR:-}" ] && [ -d "$ROOT/../shared/fixtures" ]; then
+                export TIEMBED_FIXTURES_DIR="$ROOT/../shared/fixtures"
+            fi
+
+            banner "Python client suites (pytest tests/python)"
+            if [ -x "$PY" ]; then
+                junit="$WORK/pytest.xml"
+                timeout --signal=TERM 20m "$PY" -m pytest "$ROOT/tests/python" -p no:cacheprovider \
+                    -q -rfEs --junitxml="$junit"
+                py_rc=$?
+                read -r pp pf ps < <("$PY" - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, 0, 0); sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = f = s = 0
+for su in suites:
+    t += int(su.get("tests", 0)); s += int(su.get("skipped", 0))
+    f += int(su.get("failures", 0)) + int(su.get("errors", 0))
+print(t - f - s, f, s)
+PY
+)
+                note=""
+                if [ "$py_rc" = 5 ]; then
+                    pf=$(( pf + 1 )); note="pytest collected no tests"
+                elif [ "$py_rc" != 0 ] && [ "$pf" = 0 ]; then
+                    pf=1; note="pytest exited $py_rc"
+                fi
+                record "python clients" "$pp" "$pf" "$ps" "$note"
+            else
+                record "python clients" 0 1 0 "no venv at $TIEMBED_VENV (run scripts/setup.sh)"
+            fi
+
+            banner "mariadb CLI suite (tests/cli/run.sh)"
+            cli_log="$WORK/cli.log"
+            timeout --signal=TERM 10m bash "$ROOT/tests/cli/run.sh" 2>&1 | tee "$cli_log"
+            cli_rc=${PIPESTATUS[0]}
+            line="$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$cli_log" | tail -n 1)"
+            read -r qp qf qs < <(echo "$line" | sed -E 's/^[A-Za-z]+: //' |
+                awk -F'[ ,]+' '{ printf "%d %d %d\n", $1, $3, ($5 == "" ? 0 : $5) }')
+            note=""
+            if [ "$cli_rc" != 0 ] && [ "${qf:-0}" = 0 ]; then qf=1; note="tests/cli/run.sh exited $cli_rc"; fi
+            record "mariadb CLI" "${qp:-0}" "${qf:-0}" "${qs:-0}" "$note"
+
+            banner "server shutdown"
+            sp=0 sf=0
+            tiembed_stop
+            if [ "$TIEMBED_EXIT" = 0 ]; then
+                sp=$(( sp + 1 )); echo "ok: SIGTERM ended the server with status 0"
+            else
+                sf=$(( sf + 1 )); echo "FAILED: server exit status after SIGTERM: $TIEMBED_EXIT"
+            fi
+            if grep -q "panicked at" "$WORK/server.log"; then
+                sf=$(( sf + 1 )); echo "FAILED: the server log shows a panic:"
+                grep -n -A5 "panicked at" "$WORK/server.log" | head -n 30
+            else
+                sp=$(( sp + 1 )); echo "ok: no panic in the server log"
+            fi
+            record "server lifecycle" "$sp" "$sf" 0
+            [ "$sf" = 0 ] || tail -n 60 "$WORK/server.log"
+        else
+            record "client suites" 0 1 0 "tiembed did not start"
+        fi
+    fi
+fi
+
+# ---- 4. docker compose file ---------------------------------------------------
+compose=()
+if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+    compose=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+    compose=(docker-compose)
+fi
+if [ "${#compose[@]}" -gt 0 ]; then
+    banner "${compose[*]} -f docker/compose.yaml config"
+    if "${compose[@]}" -f "$ROOT/docker/compose.yaml" config -q; then
+        record "compose config" 1 0 0
+    else
+        record "compose config" 0 1 0 "docker/compose.yaml does not validate"
+    fi
+else
+    record "compose config" 0 0 1 "no compose client installed"
+fi
+
+# ---- summary -------------------------------------------------------------------
+banner "summary"
+for l in "${SUMMARY[@]}"; do echo "$l"; done
+echo
+echo "$TOTAL_P passed, $TOTAL_F failed, $TOTAL_S skipped"
+[ "$TOTAL_F" = 0 ] && [ "$TOTAL_P" -gt 0 ]
