@@ -6,6 +6,7 @@
 
 pub(crate) mod http;
 pub mod huggingface;
+pub mod local;
 pub mod mock;
 pub mod openai;
 
