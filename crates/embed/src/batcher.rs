@@ -35,6 +35,8 @@ pub(crate) struct Counters {
     pub texts_sent: AtomicU64,
     pub cache_hits: AtomicU64,
     pub joined: AtomicU64,
+    /// Texts waiting in queues right now.
+    pub queued: AtomicU64,
 }
 
 pub(crate) struct Lane {
@@ -119,6 +121,7 @@ impl Lane {
                 slots.push(Slot::Wait(rx));
             }
             if !mine.is_empty() {
+                self.counters.queued.fetch_add(mine.len() as u64, Ordering::Relaxed);
                 st.queue.push_back(mine);
             }
             self.pump(&mut st);
@@ -138,6 +141,7 @@ impl Lane {
         let max_batch = self.embedder.max_batch().max(1);
         while st.in_flight < self.embedder.max_concurrency().max(1) && !st.queue.is_empty() {
             let batch = st.next_batch(max_batch);
+            self.counters.queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
             st.in_flight += 1;
             let lane = self.clone();
             tokio::spawn(async move { lane.run(batch).await });
@@ -210,12 +214,14 @@ mod tests {
     use async_trait::async_trait;
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
+    use tokio::sync::Semaphore;
 
-    /// Records batch sizes; each batch takes `delay`; texts starting with
-    /// `fail` fail their whole batch.
+    /// Records every batch; each batch waits for a permit of `gate`, so
+    /// tests decide when batches finish instead of relying on timing.
+    /// Texts starting with `fail` fail their whole batch.
     struct Probe {
-        batches: Mutex<Vec<usize>>,
-        delay: Duration,
+        batches: Mutex<Vec<Vec<String>>>,
+        gate: Semaphore,
         max_batch: usize,
         concurrency: usize,
         running: AtomicUsize,
@@ -223,15 +229,25 @@ mod tests {
     }
 
     impl Probe {
-        fn new(delay_ms: u64, max_batch: usize, concurrency: usize) -> Arc<Probe> {
+        /// `open`: batches finish at once; else each needs a permit.
+        fn new(open: bool, max_batch: usize, concurrency: usize) -> Arc<Probe> {
+            let permits = if open { Semaphore::MAX_PERMITS } else { 0 };
             Arc::new(Probe {
                 batches: Mutex::new(Vec::new()),
-                delay: Duration::from_millis(delay_ms),
+                gate: Semaphore::new(permits),
                 max_batch,
                 concurrency,
                 running: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
             })
+        }
+
+        fn sizes(&self) -> Vec<usize> {
+            self.batches.lock().iter().map(Vec::len).collect()
+        }
+
+        fn open(&self) {
+            self.gate.add_permits(Semaphore::MAX_PERMITS - self.gate.available_permits());
         }
     }
 
@@ -240,8 +256,10 @@ mod tests {
         async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.peak.fetch_max(now, Ordering::SeqCst);
-            self.batches.lock().push(texts.len());
-            tokio::time::sleep(self.delay).await;
+            self.batches.lock().push(texts.to_vec());
+            if let Ok(permit) = self.gate.acquire().await {
+                permit.forget();
+            }
             self.running.fetch_sub(1, Ordering::SeqCst);
             if texts.iter().any(|t| t.starts_with("fail")) {
                 return Err(EmbedError::Provider("probe failure".into()));
@@ -267,54 +285,98 @@ mod tests {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
     }
 
+    fn spawn_embed(l: &Arc<Lane>, texts: Vec<String>) -> tokio::task::JoinHandle<Result<Vec<Arc<Vec<f32>>>, EmbedError>> {
+        let l = l.clone();
+        tokio::spawn(async move { l.embed(&texts).await })
+    }
+
+    /// Lets spawned tasks run until `cond` holds; panics if it never does.
+    async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+        for _ in 0..5000 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("never happened: {what}");
+    }
+
     #[tokio::test]
     async fn a_lone_call_is_split_by_max_batch() {
-        let p = Probe::new(1, 4, 1);
-        let l = lane(&p);
-        let out = l.embed(&texts("t", 10)).await.unwrap();
+        let p = Probe::new(true, 4, 1);
+        let out = lane(&p).embed(&texts("t", 10)).await.unwrap();
         assert_eq!(out.len(), 10);
         assert_eq!(*out[9], vec![2.0]);
-        assert_eq!(*p.batches.lock(), vec![4, 4, 2]);
+        assert_eq!(p.sizes(), vec![4, 4, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_lone_call_is_sent_without_waiting_for_a_timer() {
+        let p = Probe::new(false, 32, 1);
+        let l = lane(&p);
+        let call = spawn_embed(&l, vec!["x".into()]);
+        // Only yields, no clock: a batching window would keep it queued.
+        for _ in 0..50 {
+            if !p.sizes().is_empty() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(p.sizes(), vec![1]);
+        p.open();
+        assert!(call.await.unwrap().is_ok());
     }
 
     #[tokio::test]
     async fn busy_embedder_gathers_the_next_batch() {
-        let p = Probe::new(50, 100, 1);
+        let p = Probe::new(false, 100, 1);
         let l = lane(&p);
-        let first = tokio::spawn({
-            let l = l.clone();
-            async move { l.embed(&["a".into()]).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        // The embedder is busy with "a": these 20 calls must share one batch.
-        let mut calls = Vec::new();
-        for i in 0..20 {
-            let l = l.clone();
-            calls.push(tokio::spawn(async move { l.embed(&[format!("q{i}")]).await }));
-        }
+        let first = spawn_embed(&l, vec!["a".into()]);
+        wait_until("first batch sent", || p.sizes().len() == 1).await;
+        let calls: Vec<_> = (0..20).map(|i| spawn_embed(&l, vec![format!("q{i}")])).collect();
+        wait_until("20 texts queued", || l.counters.queued.load(Ordering::SeqCst) == 20).await;
+        assert_eq!(p.sizes(), vec![1]);
+        p.open();
         for c in calls {
             assert!(c.await.unwrap().is_ok());
         }
         assert!(first.await.unwrap().is_ok());
-        assert_eq!(*p.batches.lock(), vec![1, 20]);
+        assert_eq!(p.sizes(), vec![1, 20]);
         assert_eq!(p.peak.load(Ordering::SeqCst), 1);
+        assert_eq!(l.counters.queued.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_bounded() {
+        let p = Probe::new(false, 2, 3);
+        let l = lane(&p);
+        let call = spawn_embed(&l, texts("t", 20));
+        wait_until("three batches out", || p.sizes().len() == 3).await;
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(p.sizes().len(), 3);
+        assert_eq!(l.counters.queued.load(Ordering::SeqCst), 14);
+        p.open();
+        assert_eq!(call.await.unwrap().unwrap().len(), 20);
+        assert_eq!(p.sizes(), vec![2; 10]);
+        assert_eq!(p.peak.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
     async fn a_small_call_overtakes_a_large_one() {
-        let p = Probe::new(20, 4, 1);
+        let p = Probe::new(false, 4, 1);
         let l = lane(&p);
-        let big = tokio::spawn({
-            let l = l.clone();
-            async move { l.embed(&texts("row", 40)).await }
-        });
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let start = tokio::time::Instant::now();
-        l.embed(&["query".into()]).await.unwrap();
-        // Behind the batch in flight and one more at most, not all ten.
-        assert!(start.elapsed() < Duration::from_millis(100), "{:?}", start.elapsed());
+        let big = spawn_embed(&l, texts("row", 40));
+        wait_until("first batch sent", || p.sizes().len() == 1).await;
+        let query = spawn_embed(&l, vec!["query".into()]);
+        wait_until("query queued", || l.counters.queued.load(Ordering::SeqCst) == 37).await;
+        p.open();
+        query.await.unwrap().unwrap();
         big.await.unwrap().unwrap();
-        assert_eq!(*p.batches.lock(), vec![4; 10].into_iter().chain([1]).collect::<Vec<_>>());
+        // Sent with the batch right after the one in flight, not after
+        // the other nine of the large call.
+        assert!(p.batches.lock()[1].contains(&"query".to_string()), "{:?}", p.batches.lock());
     }
 
     #[test]
@@ -329,62 +391,48 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrency_is_bounded() {
-        let p = Probe::new(20, 2, 3);
-        let l = lane(&p);
-        l.embed(&texts("t", 20)).await.unwrap();
-        assert_eq!(p.batches.lock().len(), 10);
-        assert!(p.peak.load(Ordering::SeqCst) <= 3);
-        assert!(p.peak.load(Ordering::SeqCst) >= 2);
-    }
-
-    #[tokio::test]
     async fn single_flight_and_cache() {
-        let p = Probe::new(30, 100, 4);
+        let p = Probe::new(false, 100, 4);
         let l = lane(&p);
-        let a = tokio::spawn({
-            let l = l.clone();
-            async move { l.embed(&["same".into()]).await }
-        });
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let b = l.embed(&["same".into(), "other".into()]).await.unwrap();
+        let a = spawn_embed(&l, vec!["same".into()]);
+        wait_until("first batch sent", || p.sizes().len() == 1).await;
+        let b = spawn_embed(&l, vec!["same".into(), "other".into()]);
+        wait_until("second call joined", || l.counters.joined.load(Ordering::SeqCst) == 1).await;
+        p.open();
         assert_eq!(*a.await.unwrap().unwrap()[0], vec![4.0]);
-        assert_eq!(*b[0], vec![4.0]);
-        assert_eq!(l.counters.joined.load(Ordering::SeqCst), 1);
+        let b = b.await.unwrap().unwrap();
+        assert_eq!((*b[0]).clone(), vec![4.0]);
+        assert_eq!((*b[1]).clone(), vec![5.0]);
         // "same" was sent once, "other" once.
-        assert_eq!(p.batches.lock().iter().sum::<usize>(), 2);
+        assert_eq!(p.batches.lock().concat(), vec!["same".to_string(), "other".to_string()]);
         l.embed(&["same".into(), "other".into()]).await.unwrap();
-        assert_eq!(p.batches.lock().iter().sum::<usize>(), 2);
+        assert_eq!(p.sizes().iter().sum::<usize>(), 2);
         assert_eq!(l.counters.cache_hits.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
     async fn a_failed_batch_fails_every_waiter_and_is_not_cached() {
-        let p = Probe::new(30, 100, 1);
+        let p = Probe::new(false, 100, 1);
         let l = lane(&p);
-        let a = tokio::spawn({
-            let l = l.clone();
-            async move { l.embed(&["fail-1".into()]).await }
-        });
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let b = tokio::spawn({
-            let l = l.clone();
-            async move { l.embed(&["fail-1".into()]).await }
-        });
+        let a = spawn_embed(&l, vec!["fail-1".into()]);
+        wait_until("first batch sent", || p.sizes().len() == 1).await;
+        let b = spawn_embed(&l, vec!["fail-1".into()]);
+        wait_until("second call joined", || l.counters.joined.load(Ordering::SeqCst) == 1).await;
+        p.open();
         let e1 = a.await.unwrap().unwrap_err();
         let e2 = b.await.unwrap().unwrap_err();
         assert_eq!(e1, EmbedError::Provider("probe failure".into()));
         assert_eq!(e1, e2);
-        assert_eq!(p.batches.lock().len(), 1);
+        assert_eq!(p.sizes().len(), 1);
         assert!(l.embed(&["fail-1".into()]).await.is_err());
-        assert_eq!(p.batches.lock().len(), 2);
+        assert_eq!(p.sizes().len(), 2);
         // The lane keeps working after failures.
         assert!(l.embed(&["fine".into()]).await.is_ok());
     }
 
     #[tokio::test]
     async fn invalid_vectors_are_refused() {
-        let p = Probe::new(0, 10, 1);
+        let p = Probe::new(true, 10, 1);
         let err = lane(&p).embed(&["nan".into()]).await.unwrap_err();
         assert_eq!(err.to_string(), "NaN not allowed in vector");
         assert_eq!(validate(&[f32::INFINITY]).unwrap_err().to_string(), "infinite value not allowed in vector");

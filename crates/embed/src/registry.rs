@@ -108,6 +108,8 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Texts that joined an identical text already queued or in flight.
     pub joined_in_flight: u64,
+    /// Texts waiting for their embedder right now.
+    pub queued: u64,
 }
 
 /// The process-wide embedding service.
@@ -185,6 +187,7 @@ impl Registry {
             texts_sent: c.texts_sent.load(Ordering::Relaxed),
             cache_hits: c.cache_hits.load(Ordering::Relaxed),
             joined_in_flight: c.joined.load(Ordering::Relaxed),
+            queued: c.queued.load(Ordering::Relaxed),
         }
     }
 

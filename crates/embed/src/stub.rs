@@ -7,7 +7,8 @@
 //! texts sharing words are near each other. Failures are scripted: each
 //! [`Script`] pushed answers one request, in order, before normal service
 //! resumes. Every request is recorded, so tests can count calls and batch
-//! sizes.
+//! sizes. [`Stub::hold`] keeps answers back until [`Stub::release`], so a
+//! test can see requests pile up without depending on timing.
 //!
 //! ```no_run
 //! # async fn f() -> std::io::Result<()> {
@@ -24,6 +25,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -129,6 +131,27 @@ struct Shared {
     requests: Vec<Request>,
 }
 
+/// What the server tasks and the [`Stub`] handle share.
+struct Inner {
+    config: StubConfig,
+    shared: Mutex<Shared>,
+    /// True while answers are held back.
+    held: tokio::sync::watch::Sender<bool>,
+    /// Requests received and not yet answered.
+    in_flight: AtomicUsize,
+}
+
+impl Inner {
+    fn new(config: StubConfig) -> Arc<Inner> {
+        Arc::new(Inner {
+            config,
+            shared: Mutex::new(Shared::default()),
+            held: tokio::sync::watch::Sender::new(false),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+}
+
 enum Guard {
     Task(tokio::task::JoinHandle<()>),
     Thread(Option<tokio::sync::oneshot::Sender<()>>),
@@ -137,7 +160,7 @@ enum Guard {
 /// A running stub server; stops when dropped.
 pub struct Stub {
     addr: SocketAddr,
-    shared: Arc<Mutex<Shared>>,
+    inner: Arc<Inner>,
     guard: Guard,
 }
 
@@ -159,9 +182,9 @@ impl Stub {
     pub async fn start(config: StubConfig) -> std::io::Result<Stub> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let task = tokio::spawn(serve(listener, Arc::new(config), shared.clone()));
-        Ok(Stub { addr, shared, guard: Guard::Task(task) })
+        let inner = Inner::new(config);
+        let task = tokio::spawn(serve(listener, inner.clone()));
+        Ok(Stub { addr, inner, guard: Guard::Task(task) })
     }
 
     /// Starts the stub on its own thread and runtime, for tests that are
@@ -170,20 +193,20 @@ impl Stub {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let inner = Inner::new(config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread_shared = shared.clone();
+        let thread_inner = inner.clone();
         std::thread::Builder::new().name("embed-stub".into()).spawn(move || {
             runtime.block_on(async move {
                 let Ok(listener) = TcpListener::from_std(std_listener) else { return };
                 tokio::select! {
-                    _ = serve(listener, Arc::new(config), thread_shared) => {}
+                    _ = serve(listener, thread_inner) => {}
                     _ = rx => {}
                 }
             })
         })?;
-        Ok(Stub { addr, shared, guard: Guard::Thread(Some(tx)) })
+        Ok(Stub { addr, inner, guard: Guard::Thread(Some(tx)) })
     }
 
     /// `http://127.0.0.1:<port>`: the HuggingFace base URL (requests go to
@@ -203,31 +226,47 @@ impl Stub {
 
     /// Queues a scripted answer for the next unscripted request.
     pub fn push(&self, script: Script) {
-        self.shared.lock().scripts.push_back(script);
+        self.inner.shared.lock().scripts.push_back(script);
+    }
+
+    /// Holds every answer back (requests are still received and recorded)
+    /// until [`Stub::release`].
+    pub fn hold(&self) {
+        self.inner.held.send_replace(true);
+    }
+
+    /// Sends the held answers and stops holding.
+    pub fn release(&self) {
+        self.inner.held.send_replace(false);
+    }
+
+    /// Requests received and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::SeqCst)
     }
 
     /// Requests received so far (scripted ones included).
     pub fn request_count(&self) -> usize {
-        self.shared.lock().requests.len()
+        self.inner.shared.lock().requests.len()
     }
 
     pub fn requests(&self) -> Vec<Request> {
-        self.shared.lock().requests.clone()
+        self.inner.shared.lock().requests.clone()
     }
 
     /// Texts per request, in arrival order.
     pub fn batch_sizes(&self) -> Vec<usize> {
-        self.shared.lock().requests.iter().map(|r| r.texts.len()).collect()
+        self.inner.shared.lock().requests.iter().map(|r| r.texts.len()).collect()
     }
 
     /// Texts received over all requests.
     pub fn texts_received(&self) -> usize {
-        self.shared.lock().requests.iter().map(|r| r.texts.len()).sum()
+        self.inner.shared.lock().requests.iter().map(|r| r.texts.len()).sum()
     }
 
     /// Forgets recorded requests and pending scripts.
     pub fn reset(&self) {
-        let mut s = self.shared.lock();
+        let mut s = self.inner.shared.lock();
         s.requests.clear();
         s.scripts.clear();
     }
@@ -238,10 +277,10 @@ impl Stub {
     }
 }
 
-async fn serve(listener: TcpListener, config: Arc<StubConfig>, shared: Arc<Mutex<Shared>>) {
+async fn serve(listener: TcpListener, inner: Arc<Inner>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
-        tokio::spawn(connection(stream, config.clone(), shared.clone()));
+        tokio::spawn(connection(stream, inner.clone()));
     }
 }
 
@@ -271,17 +310,21 @@ impl Reply {
     }
 }
 
-async fn connection(mut stream: TcpStream, config: Arc<StubConfig>, shared: Arc<Mutex<Shared>>) {
+async fn connection(mut stream: TcpStream, inner: Arc<Inner>) {
     let mut buf = Vec::new();
     loop {
         let req = match read_request(&mut stream, &mut buf).await {
             Ok(Some(r)) => r,
             _ => return,
         };
-        let (reply, delay) = answer(&req, &config, &shared);
+        inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        let (reply, delay) = answer(&req, &inner.config, &inner.shared);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let mut held = inner.held.subscribe();
+        let _ = held.wait_for(|h| !*h).await;
+        inner.in_flight.fetch_sub(1, Ordering::SeqCst);
         if write_reply(&mut stream, reply).await.is_err() {
             return;
         }

@@ -13,14 +13,28 @@ async fn embed_one(r: Arc<Registry>, text: String) -> Vec<f32> {
     r.embed(HF, None, &[text]).await.unwrap().remove(0)
 }
 
+/// Lets the other tasks run until `cond` holds; panics if it never does.
+async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..5000 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("never happened: {what}");
+}
+
 #[tokio::test]
 async fn concurrent_calls_share_batches() {
-    // One request in flight at a time, each taking 150 ms: the 50 calls
-    // made meanwhile must leave as two batches (32 + 18), not 50 requests.
-    let s = setup(StubConfig::new().latency(Duration::from_millis(150)), |c| c.remote_concurrency = 1).await;
+    // One request in flight at a time: the 50 calls made while it is
+    // answered must leave as two batches (32 + 18), not 50 requests.
+    let s = setup(StubConfig::new(), |c| c.remote_concurrency = 1).await;
+    s.stub.hold();
     let first = tokio::spawn(embed_one(s.registry.clone(), "first".into()));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until("first request", || s.stub.in_flight() == 1).await;
     let calls: Vec<_> = (0..50).map(|i| tokio::spawn(embed_one(s.registry.clone(), format!("text {i}")))).collect();
+    wait_until("50 texts queued", || s.registry.stats().queued == 50).await;
+    s.stub.release();
     for (i, c) in calls.into_iter().enumerate() {
         assert_eq!(c.await.unwrap(), Stub::vector(&format!("text {i}"), 384));
     }
@@ -30,35 +44,30 @@ async fn concurrent_calls_share_batches() {
 }
 
 #[tokio::test]
-async fn a_lone_call_waits_for_no_timer() {
-    let s = setup(StubConfig::new(), |_| {}).await;
-    // Warm the connection pool so the measurement is about batching.
-    s.registry.embed(HF, None, &texts(&["warm"])).await.unwrap();
-    let start = std::time::Instant::now();
-    s.registry.embed(HF, None, &texts(&["lone"])).await.unwrap();
-    // A batching window would show as a fixed delay; 80 ms is far above
-    // a local round trip and below any sensible window.
-    assert!(start.elapsed() < Duration::from_millis(80), "{:?}", start.elapsed());
-}
-
-#[tokio::test]
 async fn a_large_statement_is_split_and_sent_in_parallel() {
-    let s = setup(StubConfig::new().latency(Duration::from_millis(100)), |c| {
+    let s = setup(StubConfig::new(), |c| {
         c.batch_size = 32;
-        c.remote_concurrency = 4;
+        c.remote_concurrency = 3;
     })
     .await;
+    s.stub.hold();
     let t: Vec<String> = (0..100).map(|i| format!("row {i}")).collect();
-    let start = std::time::Instant::now();
-    let v = s.registry.embed(HF, None, &t).await.unwrap();
-    let elapsed = start.elapsed();
+    let call = {
+        let r = s.registry.clone();
+        let t = t.clone();
+        tokio::spawn(async move { r.embed(HF, None, &t).await })
+    };
+    // Three requests out at once, the fourth batch waiting for a slot.
+    wait_until("three requests", || s.stub.in_flight() == 3).await;
+    wait_until("the rest queued", || s.registry.stats().queued == 4).await;
+    assert_eq!(s.stub.request_count(), 3);
+    s.stub.release();
+    let v = call.await.unwrap().unwrap();
     assert_eq!(v.len(), 100);
     assert_eq!(v[99], Stub::vector("row 99", 384));
     let mut sizes = s.stub.batch_sizes();
     sizes.sort_unstable();
     assert_eq!(sizes, vec![4, 32, 32, 32]);
-    // Four requests of 100 ms each, in parallel: well under 400 ms.
-    assert!(elapsed < Duration::from_millis(350), "{elapsed:?}");
 }
 
 #[tokio::test]
@@ -118,8 +127,11 @@ async fn the_cache_is_bounded() {
 
 #[tokio::test]
 async fn identical_in_flight_texts_share_one_request() {
-    let s = setup(StubConfig::new().latency(Duration::from_millis(200)), |_| {}).await;
+    let s = setup(StubConfig::new(), |_| {}).await;
+    s.stub.hold();
     let calls: Vec<_> = (0..10).map(|_| tokio::spawn(embed_one(s.registry.clone(), "same".into()))).collect();
+    wait_until("nine calls joined", || s.registry.stats().joined_in_flight == 9).await;
+    s.stub.release();
     for c in calls {
         assert_eq!(c.await.unwrap(), Stub::vector("same", 384));
     }
@@ -129,11 +141,12 @@ async fn identical_in_flight_texts_share_one_request() {
 
 #[tokio::test]
 async fn a_failed_batch_fails_every_waiter_with_the_same_error() {
-    let s = setup(StubConfig::new().latency(Duration::from_millis(150)), |c| c.remote_concurrency = 1).await;
+    let s = setup(StubConfig::new(), |c| c.remote_concurrency = 1).await;
     s.stub.push(Script::Status(200, "[[1.0]]".into())); // the first batch: fine for one text
     s.stub.push(Script::Status(400, r#"{"error":"bad batch"}"#.into()));
+    s.stub.hold();
     let first = tokio::spawn(embed_one(s.registry.clone(), "first".into()));
-    tokio::time::sleep(Duration::from_millis(40)).await;
+    wait_until("first request", || s.stub.in_flight() == 1).await;
     let r = s.registry.clone();
     let calls: Vec<_> = (0..5)
         .map(|i| {
@@ -141,6 +154,8 @@ async fn a_failed_batch_fails_every_waiter_with_the_same_error() {
             tokio::spawn(async move { r.embed(HF, None, &[format!("t{i}"), "shared".into()]).await })
         })
         .collect();
+    wait_until("six texts queued", || s.registry.stats().queued == 6 && s.registry.stats().joined_in_flight == 4).await;
+    s.stub.release();
     for c in calls {
         assert_eq!(c.await.unwrap().unwrap_err().to_string(), "HuggingFace: bad batch");
     }

@@ -212,7 +212,6 @@ mod tests {
     #[tokio::test]
     async fn a_hint_beyond_the_deadline_gives_up_at_once() {
         let n = AtomicU32::new(0);
-        let start = Instant::now();
         let r: Result<(), _> = with_retries("P", &fast(), || async {
             n.fetch_add(1, Ordering::SeqCst);
             Attempt::Retry { err: EmbedError::Status { provider: "P", status: 503 }, after: Some(Duration::from_secs(30)) }
@@ -220,7 +219,6 @@ mod tests {
         .await;
         assert!(matches!(r, Err(EmbedError::DeadlineExceeded { attempts: 1, .. })));
         assert_eq!(n.load(Ordering::SeqCst), 1);
-        assert!(start.elapsed() < Duration::from_secs(1));
     }
 
     #[tokio::test]
