@@ -58,8 +58,8 @@ start() {
         --pid-file="$PIDF" --port="$PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --max-connections=500 --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_bin --log-error="$BENCH_DIR/mariadb.err" >>"$BENCH_DIR/mariadb.out" 2>&1 &
-    local i
-    for i in $(seq 1 120); do
+    local _
+    for _ in $(seq 1 120); do
         if "$client" --no-defaults -S "$SOCK" -u root -e "SELECT 1" >/dev/null 2>&1; then break; fi
         sleep 0.5
     done
@@ -76,8 +76,8 @@ stop() {
         local pid
         pid="$(cat "$PIDF")"
         kill -TERM "$pid"
-        local i
-        for i in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        local _
+        for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         echo "mariadb stopped"
     else
         echo "mariadb not running"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Functions to run a throwaway tiembed server on a free loopback port.
 # Sourced by scripts/test-all.sh and bench/run.sh.
+# shellcheck disable=SC2034  # TIEMBED_* are read by the sourcing script
 #
 #   tiembed_start BIN WORKDIR [extra server flags...]
 #       starts BIN on 127.0.0.1:<free port> with WORKDIR/data as its data
@@ -71,8 +72,8 @@ tiembed_stop() {
     TIEMBED_EXIT=""
     [ -n "${TIEMBED_PID:-}" ] || return 0
     kill -TERM "$TIEMBED_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 400); do
+    local _
+    for _ in $(seq 1 400); do
         kill -0 "$TIEMBED_PID" 2>/dev/null || break
         sleep 0.1
     done

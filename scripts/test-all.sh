@@ -21,11 +21,12 @@
 # TIEMBED_VENV (default ~/.cache/tiembed-venv), TIEMBED_MODELS_DIR (default
 # ./models), TIEMBED_SKIP_MODEL_TESTS=1 to skip the tests needing the real
 # model (set automatically, with a warning, when it cannot be fetched outside
-# CI), CARGO_PROFILE_FLAGS (e.g. "--release"; default: debug profile).
+# CI), CARGO_PROFILE_FLAGS (e.g. "--release"; default: debug profile),
+# TIEMBED_BIN=/path/to/tiembed to test that binary instead of building one.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 # shellcheck source=scripts/server-lib.sh
 . "$ROOT/scripts/server-lib.sh"
 
@@ -94,12 +95,16 @@ if [ "${TIEMBED_SKIP_MODEL_TESTS:-0}" != 1 ]; then
 fi
 
 # ---- 2. Rust -----------------------------------------------------------------
-BIN="$CARGO_TARGET_DIR/$PROFILE_DIR/tiembed"
-banner "cargo build -p tiembed-server --bin tiembed ${PROFILE_FLAGS[*]}"
 build_ok=1
-if ! cargo build "${PROFILE_FLAGS[@]}" -p tiembed-server --bin tiembed; then
-    build_ok=0
-    record "build tiembed" 0 1 0 "cargo build failed"
+if [ -n "${TIEMBED_BIN:-}" ]; then
+    BIN="$TIEMBED_BIN"
+else
+    BIN="$CARGO_TARGET_DIR/$PROFILE_DIR/tiembed"
+    banner "cargo build -p tiembed-server --bin tiembed ${PROFILE_FLAGS[*]}"
+    if ! cargo build "${PROFILE_FLAGS[@]}" -p tiembed-server --bin tiembed; then
+        build_ok=0
+        record "build tiembed" 0 1 0 "cargo build failed"
+    fi
 fi
 
 if [ "$skip_cargo" = 0 ]; then
@@ -179,8 +184,14 @@ PY
             if [ "$cli_rc" != 0 ] && [ "${qf:-0}" = 0 ]; then qf=1; note="tests/cli/run.sh exited $cli_rc"; fi
             record "mariadb CLI" "${qp:-0}" "${qf:-0}" "${qs:-0}" "$note"
 
-            banner "server shutdown"
+            banner "server lifecycle"
             sp=0 sf=0
+            # The docker image's health check, against this server.
+            if TIEMBED_HEALTH_PORT="$TIEMBED_PORT" python3 "$ROOT/docker/healthcheck.py"; then
+                sp=$(( sp + 1 )); echo "ok: docker/healthcheck.py sees a healthy server"
+            else
+                sf=$(( sf + 1 )); echo "FAILED: docker/healthcheck.py reports the server unhealthy"
+            fi
             tiembed_stop
             if [ "$TIEMBED_EXIT" = 0 ]; then
                 sp=$(( sp + 1 )); echo "ok: SIGTERM ended the server with status 0"
