@@ -41,17 +41,13 @@ pub(crate) fn resolve(id: &ModelId, config: &RegistryConfig) -> Result<Resolved,
 
 /// The model directory of `model` (`org/name`) under the configured
 /// models directory or HF hub cache.
-// Wired to providers::local::find_model_dir once that module lands.
 fn find_local(model: &str, config: &RegistryConfig) -> Option<PathBuf> {
-    let _ = (model, config);
-    None
+    crate::providers::local::find_model_dir(model, &config.models_dir, config.hf_cache_dir.as_deref())
 }
 
 /// Loads the in-process model at `dir` (blocking: reads the weights).
-// Wired to providers::local::LocalModel::load once that module lands.
 pub(crate) fn load_local(dir: &Path, threads: usize) -> Result<Arc<dyn Embedder>, EmbedError> {
-    let _ = threads;
-    Err(EmbedError::NoLocalWeights(dir.display().to_string()))
+    Ok(Arc::new(crate::providers::local::LocalModel::load(dir, threads)?))
 }
 
 #[cfg(test)]

@@ -24,27 +24,67 @@ async fn a_local_route_without_weights_is_an_error_and_makes_no_request() {
     assert_eq!(s.stub.request_count(), 0);
 }
 
+/// The other helper's tiny random-weight models: `<fixtures>/tiny/mpnet`
+/// is what `huggingface/tiny/mpnet` finds.
+fn fixtures() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+}
+
+const TINY: &str = "huggingface/tiny/mpnet";
+
+#[tokio::test]
+async fn with_local_weights_hf_models_run_in_process_without_a_key() {
+    let stub = Stub::start(StubConfig::new()).await.unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let registry = Registry::new(RegistryConfig { models_dir: fixtures(), ..config(&stub, &models) });
+    // No key set at all.
+    let dir = registry.route_of(TINY).unwrap().expect("local route");
+    assert!(dir.ends_with("tiny/mpnet"), "{dir:?}");
+    let t = texts(&["hello world", "a longer sentence about databases", "hello world"]);
+    // Concurrent first calls: the model is loaded once and shared.
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let r = registry.clone();
+            let t = t.clone();
+            tokio::spawn(async move { r.embed(TINY, None, &t).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for c in calls {
+        results.push(c.await.unwrap().unwrap());
+    }
+    assert!(results.iter().all(|r| r == &results[0]));
+    assert_eq!(results[0][0], results[0][2]);
+    let direct = tiembed_embed::providers::local::LocalModel::load(&dir, 1).unwrap();
+    let expected = tiembed_embed::Embedder::embed(&direct, &t[..2]).await.unwrap();
+    for (got, want) in results[0].iter().zip(&expected) {
+        let cos: f32 = got.iter().zip(want).map(|(a, b)| a * b).sum::<f32>()
+            / (got.iter().map(|a| a * a).sum::<f32>().sqrt() * want.iter().map(|b| b * b).sum::<f32>().sqrt());
+        assert!(cos > 0.9999, "{cos}");
+    }
+    assert_eq!(stub.request_count(), 0);
+    // Two distinct texts embedded, whatever the number of callers.
+    assert_eq!(registry.stats().texts_sent, 2);
+}
+
 #[tokio::test]
 async fn a_remote_route_is_remote_even_with_weights() {
-    // The project's models directory may hold MiniLM; a Remote route must
-    // not use it.
     let s = setup(StubConfig::new(), |c| {
-        c.models_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"));
-        c.routes = vec![(HF.to_string(), Route::Remote)];
+        c.models_dir = fixtures();
+        c.routes = vec![(TINY.to_string(), Route::Remote)];
     })
     .await;
-    assert_eq!(s.registry.route_of(HF).unwrap(), None);
-    s.registry.embed(HF, None, &texts(&["a"])).await.unwrap();
+    assert_eq!(s.registry.route_of(TINY).unwrap(), None);
+    s.registry.embed(TINY, None, &texts(&["a"])).await.unwrap();
     assert_eq!(s.stub.request_count(), 1);
+    assert_eq!(s.stub.requests()[0].path, "/models/tiny/mpnet/pipeline/feature-extraction");
 }
 
 #[tokio::test]
 async fn only_hf_models_are_looked_up_locally() {
-    let s = setup(StubConfig::new(), |c| {
-        c.models_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"));
-    })
-    .await;
-    assert_eq!(s.registry.route_of("openai/sentence-transformers/all-MiniLM-L6-v2").unwrap(), None);
+    let s = setup(StubConfig::new(), |c| c.models_dir = fixtures()).await;
+    assert!(s.registry.route_of(TINY).unwrap().is_some());
+    assert_eq!(s.registry.route_of("openai/tiny/mpnet").unwrap(), None);
     assert_eq!(s.registry.route_of("mock/hash-8").unwrap(), None);
 }
 
