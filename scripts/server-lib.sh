@@ -8,6 +8,8 @@
 #       directory and WORKDIR/server.log as its log; sets TIEMBED_PID and
 #       TIEMBED_PORT; returns non-zero (log tail printed) if it does not
 #       greet a client within TIEMBED_START_TIMEOUT seconds (default 120).
+#   tiembed_kill9
+#       SIGKILL, as a crash would.
 #   tiembed_stop
 #       SIGTERM, then waits up to 40 s (SIGKILL after that); sets
 #       TIEMBED_EXIT to the server's exit status.
@@ -66,6 +68,14 @@ tiembed_start() {
     tail -n 40 "$work/server.log" >&2
     tiembed_stop
     return 1
+}
+
+# kill -9, as a crash would.
+tiembed_kill9() {
+    [ -n "${TIEMBED_PID:-}" ] || return 0
+    kill -KILL "$TIEMBED_PID" 2>/dev/null || true
+    wait "$TIEMBED_PID" 2>/dev/null || true
+    TIEMBED_PID=""
 }
 
 tiembed_stop() {

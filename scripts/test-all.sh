@@ -130,6 +130,37 @@ if [ "$skip_cargo" = 0 ]; then
 fi
 
 # ---- 3. clients over the wire ----------------------------------------------
+
+# Commits through the wire, kill -9 with a transaction open, restart on the
+# same data directory, then every committed change and nothing else.
+durability_test() {
+    local dwork="$WORK/durability" wpid i
+    mkdir -p "$dwork"
+    tiembed_start "$BIN" "$dwork" --models-dir "$TIEMBED_MODELS_DIR" || return 1
+    "$PY" "$ROOT/tests/python/durability_check.py" write --port "$TIEMBED_PORT" \
+        --ready "$dwork/ready" >"$dwork/writer.log" 2>&1 &
+    wpid=$!
+    for i in $(seq 1 600); do
+        [ -e "$dwork/ready" ] && break
+        kill -0 "$wpid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if [ ! -e "$dwork/ready" ]; then
+        echo "FAILED: the writer did not reach its uncommitted transaction (after ${i} polls):"
+        kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+        tail -n 30 "$dwork/writer.log"
+        tiembed_stop
+        return 1
+    fi
+    tiembed_kill9
+    kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+    mv "$dwork/server.log" "$dwork/server-before-crash.log"
+    tiembed_start "$BIN" "$dwork" --models-dir "$TIEMBED_MODELS_DIR" || return 1
+    local rc=0
+    "$PY" "$ROOT/tests/python/durability_check.py" verify --port "$TIEMBED_PORT" || rc=1
+    tiembed_stop
+    return "$rc"
+}
 if [ "$skip_clients" = 0 ]; then
     if [ "$build_ok" = 0 ] || [ ! -x "$BIN" ]; then
         record "client suites" 0 1 0 "no tiembed binary to test"
@@ -208,6 +239,13 @@ PY
             [ "$sf" = 0 ] || tail -n 60 "$WORK/server.log"
         else
             record "client suites" 0 1 0 "tiembed did not start"
+        fi
+
+        banner "crash durability (kill -9, restart, committed rows only)"
+        if durability_test; then
+            record "crash durability" 1 0 0
+        else
+            record "crash durability" 0 1 0 "see the log above"
         fi
     fi
 fi

@@ -39,11 +39,12 @@ cleanup() {
 trap cleanup EXIT
 
 # The client with this server's address; --no-defaults keeps a developer's
-# ~/.my.cnf out of the test.
+# ~/.my.cnf out of the test, and a hung statement fails after 120 s instead
+# of stalling the suite.
 m() {
     local auth=()
     [ -n "$PASSWORD" ] && auth=("--password=$PASSWORD")
-    "$CLI" --no-defaults --protocol=TCP --default-character-set=utf8mb4 \
+    timeout 120 "$CLI" --no-defaults --protocol=TCP --default-character-set=utf8mb4 \
         -h "$HOST" -P "$PORT" -u "$DBUSER" "${auth[@]}" "$@"
 }
 
@@ -154,7 +155,7 @@ test_errors() {
     contains "unknown database" "ERROR 1049 (42000)" "$out"
     contains "unknown database text" "Unknown database 'no_such_database_cli'" "$out"
 
-    out="$("$CLI" --no-defaults --protocol=TCP -h "$HOST" -P "$PORT" -u "$DBUSER" \
+    out="$(timeout 60 "$CLI" --no-defaults --protocol=TCP -h "$HOST" -P "$PORT" -u "$DBUSER" \
         "--password=${PASSWORD}wrong" -e "SELECT 1" 2>&1)"
     contains "wrong password" "ERROR 1045 (28000)" "$out"
 }
