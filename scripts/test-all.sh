@@ -10,7 +10,8 @@
 #  3. A tiembed server on a free loopback port with a temporary data dir, and
 #     against it the Python client suites (tests/python, pytest) and the
 #     mariadb CLI suite (tests/cli/run.sh); then SIGTERM, which must end the
-#     server cleanly.
+#     server cleanly. Then a crash test: commits over the wire, kill -9 with a
+#     transaction open, restart on the same data dir, committed rows only.
 #  4. `docker compose config` of docker/compose.yaml when a compose client is
 #     installed (no engine needed).
 #
