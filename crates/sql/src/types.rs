@@ -495,7 +495,8 @@ fn call_type(func: Func, a: &[Typed]) -> Typed {
         CurTime => Typed::of(DataType::VarChar(8)),
         UnixTimestamp => match a.first().map(|t| &t.ty) {
             Some(DataType::DateTime { fsp } | DataType::Timestamp { fsp }) if *fsp > 0 => decimal(11, u32::from(*fsp)),
-            Some(t) if t.is_string() => decimal(11, 6),
+            // a string argument with a fraction yields a DECIMAL value; the
+            // BIGINT type leaves it untouched at output
             _ => int(),
         },
         FromUnixtime => {

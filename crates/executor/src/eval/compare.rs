@@ -179,7 +179,7 @@ pub fn fold_char(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_uppercase();
     }
-    let base = match c {
+    match c {
         'À'..='Å' | 'à'..='å' | 'Ā'..='ą' => 'A',
         'Ç' | 'ç' | 'Ć'..='č' => 'C',
         'Ď'..='đ' => 'D',
@@ -194,13 +194,12 @@ pub fn fold_char(c: char) -> char {
         'Ź'..='ž' => 'Z',
         _ => {
             let mut up = c.to_uppercase();
-            return match (up.next(), up.next()) {
+            match (up.next(), up.next()) {
                 (Some(u), None) => u,
                 _ => c,
-            };
+            }
         }
-    };
-    base
+    }
 }
 
 /// The text a collation compares: folded for `_ci`, trailing spaces dropped

@@ -57,7 +57,7 @@ impl Cursor<'_> {
     }
     fn skip_ws(&mut self) {
         while self.peek().is_some_and(char::is_whitespace) {
-            self.pos += 1;
+            self.bump();
         }
     }
     fn eat_word(&mut self, w: &str) -> bool {
@@ -354,6 +354,7 @@ mod tests {
         assert_eq!(find(&d, "$.d[0][0]"), ["1"]); // a scalar acts as [scalar]
         assert_eq!(find(&d, " $ . a . b [ 0 ] "), ["10"]);
         assert_eq!(find(&d, "$"), [d.to_string()]);
+        assert_eq!(find(&d, "$\u{3000}.a.b[0]"), ["10"]); // non-ASCII whitespace
     }
 
     #[test]

@@ -17,11 +17,13 @@ mod funcs;
 mod json_path;
 mod like;
 pub mod output;
+mod prepare;
 #[cfg(test)]
 mod tests;
 
 pub use compare::{compare_for_sort, compare_values, group_key, values_equal_for_grouping, GroupKey};
 pub use output::finalize_for_output;
+pub use prepare::preparse_vector_literals;
 
 use chrono::NaiveDateTime;
 use std::borrow::Cow;

@@ -167,7 +167,10 @@ const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
 pub(crate) fn date_format(t: &NaiveDateTime, fmt: &str) -> String {
     let mut out = String::with_capacity(fmt.len() + 16);
     let mut chars = fmt.chars();
-    let h12 = |h: u32| if h % 12 == 0 { 12 } else { h % 12 };
+    let h12 = |h: u32| match h % 12 {
+        0 => 12,
+        x => x,
+    };
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
@@ -271,10 +274,12 @@ impl Interval {
             "MICROSECOND" => simple(1),
             "SECOND" => {
                 // Seconds may carry a fraction: INTERVAL 1.5 SECOND.
-                Ok(to_num(v)?.map(|n| {
-                    let d = n.to_decimal().unwrap_or_default() * Decimal::from(1_000_000);
-                    Interval { months: 0, micros: d.round().to_i128().unwrap_or(0) }
-                }))
+                let Some(n) = to_num(v)? else {
+                    return Ok(None);
+                };
+                let micros = n.to_decimal().unwrap_or_default().checked_mul(Decimal::from(1_000_000));
+                // An interval beyond any representable date makes the result NULL.
+                Ok(micros.and_then(|d| d.round().to_i128()).map(|micros| Interval { months: 0, micros }))
             }
             "MINUTE" => simple(MIN),
             "HOUR" => simple(HOUR),

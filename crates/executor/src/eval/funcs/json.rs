@@ -111,7 +111,7 @@ pub(super) fn call(func: Func, a: Args<'_, '_>) -> Result<Value> {
             Value::Int(i64::from(contains(&target, &cand)))
         }
         Func::JsonObject => {
-            if a.len() % 2 != 0 {
+            if a.len() % 2 == 1 {
                 return Err(Error::WrongArgCount("json_object".into()));
             }
             let mut m = serde_json::Map::new();
