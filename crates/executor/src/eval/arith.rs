@@ -171,11 +171,15 @@ fn word_aligned(n: u32) -> u32 {
     n.div_ceil(9) * 9
 }
 
-/// The number of fractional digits an exact quotient carries internally:
-/// whole words covering both operands' scales plus the increment (TiDB's
-/// `frac = ROUND_UP(frac1 + frac2 + incr)` in words).
+/// The number of fractional digits an exact quotient carries internally,
+/// as TiDB's `doDivMod` computes them: both operands' scales rounded up to
+/// whole words, plus what is left of the increment after that rounding,
+/// rounded up to whole words again (`1.0/61` keeps 9 digits, `1/3` 9,
+/// `0.333333333/3` 18).
 pub(crate) fn quotient_internal_scale(s1: u32, s2: u32, incr: u32) -> u32 {
-    word_aligned(word_aligned(s1) + word_aligned(s2) + incr).min(MAX_DECIMAL_SCALE)
+    let (w1, w2) = (word_aligned(s1), word_aligned(s2));
+    let incr = incr.saturating_sub((w1 - s1) + (w2 - s2));
+    word_aligned(w1 + w2 + incr).min(MAX_DECIMAL_SCALE)
 }
 
 /// Exact division: the digits TiDB computes, truncated (not rounded) at the

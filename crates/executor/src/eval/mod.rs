@@ -27,7 +27,7 @@ pub use prepare::preparse_vector_literals;
 
 use chrono::NaiveDateTime;
 use std::borrow::Cow;
-use tiembed_sql::{BinaryOp, CmpOp, Expr, SubqueryKind, UnaryOp, VarScope};
+use tiembed_sql::{BinaryOp, CastTarget, CmpOp, Expr, SubqueryKind, UnaryOp, VarScope};
 use tiembed_types::{Error, Result, Value};
 
 /// What an expression may ask of the statement and session running it.
@@ -182,7 +182,11 @@ pub(crate) fn eval_ref<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalConte
             }
         }
         Expr::Cast { expr, to } => {
-            let v = eval_display(expr, row, ctx)?;
+            // Text sees a quotient as it prints; numbers see all its digits.
+            let v = match to {
+                CastTarget::Char(_) | CastTarget::Binary(_) | CastTarget::Json => eval_display(expr, row, ctx)?,
+                _ => eval_ref(expr, row, ctx)?,
+            };
             Cow::Owned(cast::cast_value(&v, to, ctx)?)
         }
         Expr::Call { func, args } => Cow::Owned(funcs::call(*func, args, row, ctx)?),

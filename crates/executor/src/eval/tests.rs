@@ -5,7 +5,7 @@ use super::*;
 use rust_decimal::Decimal;
 use std::cell::RefCell;
 use std::str::FromStr;
-use tiembed_sql::{CastTarget, Func};
+use tiembed_sql::Func;
 use tiembed_types::Collation;
 
 #[derive(Default)]
@@ -281,6 +281,10 @@ fn division_returns_decimal_with_tidb_digits() {
     let v = eval(&bin(Divide, int(1), int(3)), &[], &ctx).unwrap();
     // full internal digits: one 9-digit word
     assert_eq!(v.to_text().unwrap(), "0.333333333");
+    assert_eq!(t(&bin(Divide, dec("1.0"), int(61))), "0.016393442");
+    assert_eq!(t(&bin(Divide, bin(Divide, int(1), int(3)), int(7))), "0.047619047571428571");
+    assert_eq!(t(&bin(Divide, dec("1.000000"), int(3))), "0.333333333333333333");
+    assert_eq!(t(&bin(Divide, int(10), dec("0.5"))), "20");
     let ty = tiembed_types::DataType::Decimal { precision: 14, scale: 4 };
     assert_eq!(finalize_for_output(v, &ty).to_text().unwrap(), "0.3333");
     // the RRF score of the hybrid-search recipe: TiDB prints 0.03279
@@ -300,6 +304,7 @@ fn division_returns_decimal_with_tidb_digits() {
     // a string built from a quotient shows the display digits, as TiDB
     assert_eq!(f(Func::Concat, vec![bin(Divide, int(1), int(3))]), "0.3333");
     assert_eq!(t(&Expr::Cast { expr: Box::new(bin(Divide, int(2), int(3))), to: CastTarget::Char(None) }), "0.6667");
+    assert_eq!(t(&Expr::Cast { expr: Box::new(bin(Divide, int(1), int(3))), to: CastTarget::Decimal { precision: 10, scale: 6 } }), "0.333333");
     // math sees the full quotient
     assert_eq!(f(Func::Round, vec![bin(Divide, int(1), int(3)), int(6)]), "0.333333");
     // doubles divide as doubles
