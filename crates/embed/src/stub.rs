@@ -2,7 +2,9 @@
 //! OpenAI-compatible `/v1/embeddings`, for tests (feature `stub`).
 //!
 //! A tiny HTTP/1.1 server on `127.0.0.1:0` (keep-alive, `Content-Length`
-//! bodies). Vectors are [`hash_embed`](crate::providers::mock::hash_embed)
+//! bodies). Routes: `POST /models/<model>/pipeline/feature-extraction`
+//! (HF), `POST /embed` (TEI, the model named ""), `POST /v1/embeddings`
+//! and `/embeddings` (OpenAI). Vectors are [`hash_embed`](crate::providers::mock::hash_embed)
 //! of the text at the model's dimension, the same as `mock/hash-<dim>`, so
 //! texts sharing words are near each other. Failures are scripted: each
 //! [`Script`] pushed answers one request, in order, before normal service
@@ -436,6 +438,8 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
         .strip_prefix("/models/")
         .and_then(|p| p.strip_suffix("/pipeline/feature-extraction"))
         .map(percent_decode);
+    // TEI's native route: the HF body, one model per server.
+    let hf_model = if req.path == "/embed" { Some(String::new()) } else { hf_model };
     let api = match (&hf_model, req.path.as_str()) {
         (Some(_), _) if req.method == "POST" => Api::HuggingFace,
         (None, "/v1/embeddings" | "/embeddings") if req.method == "POST" => Api::OpenAi,

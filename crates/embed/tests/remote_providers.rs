@@ -29,6 +29,19 @@ async fn hf_success_sends_one_request_with_the_key() {
 }
 
 #[tokio::test]
+async fn a_tei_embed_route_is_used_as_is() {
+    let s = setup(StubConfig::new().model("", 5), |_| {}).await;
+    let r = Registry::new(tiembed_embed::RegistryConfig {
+        huggingface_base_url: format!("{}/embed/", s.stub.base_url()),
+        ..config(&s.stub, &s.models)
+    });
+    r.set_variable(HF_KEY_VAR, "k");
+    let v = r.embed("huggingface/BAAI/bge-m3", None, &texts(&["a", "b"])).await.unwrap();
+    assert_eq!(v[1], Stub::vector("b", 5));
+    assert_eq!(s.stub.requests()[0].path, "/embed");
+}
+
+#[tokio::test]
 async fn hf_options_are_not_forwarded() {
     let s = setup(StubConfig::new(), |_| {}).await;
     let opts = tiembed_embed::options::parse(Some(r#"{"normalize": false}"#)).unwrap();

@@ -2,7 +2,9 @@
 //! feature-extraction), which a self-hosted text-embeddings-inference
 //! server also answers: `POST <base>/models/<model>/pipeline/feature-extraction`
 //! with `{"inputs": [...]}` and a Bearer key, answered by `[[f32; dim]; n]`.
-//! Options are not forwarded, as in TiDB.
+//! A base URL ending in `/embed` is a text-embeddings-inference server's
+//! native route (same body and answer, one model per server) and is used
+//! as it is. Options are not forwarded, as in TiDB.
 
 use super::http::{self, Attempt};
 use super::RemoteSettings;
@@ -43,9 +45,14 @@ impl HuggingFace {
                 message: format!("the API base {base} is retired, configure {DEFAULT_BASE_URL} instead"),
             });
         }
+        let url = if base.ends_with("/embed") {
+            base.to_string()
+        } else {
+            format!("{base}/models/{}/pipeline/feature-extraction", super::encode_path(model))
+        };
         Ok(HuggingFace {
             client,
-            url: format!("{base}/models/{}/pipeline/feature-extraction", super::encode_path(model)),
+            url,
             model: model.to_string(),
             api_key: api_key.to_string(),
             settings,
@@ -137,6 +144,8 @@ mod tests {
         let c = crate::providers::http::client().unwrap();
         let hf = HuggingFace::new(c.clone(), "https://h/hf-inference/", "BAAI/bge-m3", "k", RemoteSettings::default()).unwrap();
         assert_eq!(hf.url(), "https://h/hf-inference/models/BAAI/bge-m3/pipeline/feature-extraction");
+        let tei = HuggingFace::new(c.clone(), "http://tei:8080/embed", "BAAI/bge-m3", "k", RemoteSettings::default()).unwrap();
+        assert_eq!(tei.url(), "http://tei:8080/embed");
         let err = HuggingFace::new(c.clone(), DEFAULT_BASE_URL, "m/x", "", RemoteSettings::default()).err().unwrap();
         assert_eq!(
             err.to_string(),
