@@ -1,0 +1,375 @@
+//! The connection phase, done by tiembed itself: greeting, handshake
+//! response, `mysql_native_password` (with an auth switch for clients
+//! that start with another plugin), the handshake's database, and the
+//! final OK or ERR.
+//!
+//! opensrv 0.7.0 cannot be configured to do this right: its greeting
+//! advertises no MULTI_STATEMENTS / MULTI_RESULTS / TRANSACTIONS, has
+//! status 0 and charset utf8_general_ci; a failed login gets ERROR 1698
+//! with its own wording instead of 1045; it keeps the client's capability
+//! flags to itself; and it allows one auth round trip only, which rules
+//! out `caching_sha2_password` full authentication and leaves TLS to its
+//! own rustls version. So tiembed logs the client in, and opensrv is then
+//! started on the authenticated stream with a *synthetic* handshake
+//! response ([`opensrv_prelude`]) that the guard feeds it; its greeting
+//! and OK go to a sink. TLS (a later issue) fits in [`login`] between
+//! reading the SSL request and reading the real handshake response.
+
+use crate::auth::{self, NATIVE_PASSWORD, SCRAMBLE_LEN};
+use crate::backend::SqlSession;
+use crate::conn::{Io, Shared};
+use crate::cursor::Cursor;
+use crate::errors::{self, proto, WireError};
+use crate::packet::{append_framed, read_packet};
+use crate::reply::status_bits;
+use crate::wire::{self, status, OkInfo};
+use opensrv_mysql::CapabilityFlags as Cap;
+use std::io;
+use tiembed_types::Error;
+use tokio::io::AsyncWriteExt;
+
+/// utf8mb4_bin, TiDB's default collation, announced in the greeting.
+const GREETING_COLLATION: u8 = 46;
+
+/// What the server offers. Not offered: CLIENT_SSL (until TLS is
+/// configured), COMPRESS, LOCAL_FILES, SESSION_TRACK, QUERY_ATTRIBUTES
+/// (with it, every COM_QUERY would carry a parameter prefix) and
+/// PS_MULTI_RESULTS (no stored procedures).
+pub fn server_capabilities() -> Cap {
+    Cap::CLIENT_LONG_PASSWORD
+        | Cap::CLIENT_FOUND_ROWS
+        | Cap::CLIENT_LONG_FLAG
+        | Cap::CLIENT_CONNECT_WITH_DB
+        | Cap::CLIENT_PROTOCOL_41
+        | Cap::CLIENT_TRANSACTIONS
+        | Cap::CLIENT_SECURE_CONNECTION
+        | Cap::CLIENT_MULTI_STATEMENTS
+        | Cap::CLIENT_MULTI_RESULTS
+        | Cap::CLIENT_PLUGIN_AUTH
+        | Cap::CLIENT_CONNECT_ATTRS
+        | Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+        | Cap::CLIENT_DEPRECATE_EOF
+}
+
+/// A logged-in client.
+pub struct Login {
+    pub user: String,
+    /// Capabilities both sides have.
+    pub caps: Cap,
+    pub collation: u8,
+    pub max_packet: u32,
+    pub session: Box<dyn SqlSession>,
+}
+
+/// The parsed HandshakeResponse41.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HandshakeResponse {
+    pub caps: Cap,
+    pub max_packet: u32,
+    pub collation: u8,
+    pub user: Vec<u8>,
+    pub auth: Vec<u8>,
+    pub db: Option<Vec<u8>>,
+    pub plugin: Option<Vec<u8>>,
+}
+
+pub fn greeting_payload(version: &str, conn_id: u32, salt: &[u8; SCRAMBLE_LEN]) -> Vec<u8> {
+    let caps = server_capabilities().bits().to_le_bytes();
+    let mut p = Vec::with_capacity(96);
+    p.push(10); // protocol version
+    p.extend_from_slice(version.as_bytes());
+    p.push(0);
+    p.extend_from_slice(&conn_id.to_le_bytes());
+    p.extend_from_slice(&salt[..8]);
+    p.push(0);
+    p.extend_from_slice(&caps[..2]);
+    p.push(GREETING_COLLATION);
+    p.extend_from_slice(&status::AUTOCOMMIT.to_le_bytes());
+    p.extend_from_slice(&caps[2..]);
+    p.push((SCRAMBLE_LEN + 1) as u8);
+    p.extend_from_slice(&[0; 10]);
+    p.extend_from_slice(&salt[8..]);
+    p.push(0);
+    p.extend_from_slice(NATIVE_PASSWORD.as_bytes());
+    p.push(0);
+    p
+}
+
+/// Parses a HandshakeResponse41; `None` if it is malformed. An SSL request
+/// (the short form, ending after the filler) parses with an empty user.
+pub fn parse_response(payload: &[u8]) -> Option<HandshakeResponse> {
+    let mut c = Cursor::new(payload);
+    let caps = Cap::from_bits_truncate(c.u32()?);
+    let max_packet = c.u32()?;
+    let collation = c.u8()?;
+    c.take(23)?;
+    if caps.contains(Cap::CLIENT_SSL) && c.remaining() == 0 {
+        return Some(HandshakeResponse { caps, max_packet, collation, user: vec![], auth: vec![], db: None, plugin: None });
+    }
+    let user = c.nul_terminated()?.to_vec();
+    let auth = if caps.contains(Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) {
+        c.lenenc_bytes()?.to_vec()
+    } else if caps.contains(Cap::CLIENT_SECURE_CONNECTION) {
+        let n = c.u8()?;
+        c.take(usize::from(n))?.to_vec()
+    } else {
+        c.nul_or_rest().to_vec()
+    };
+    let db = if caps.contains(Cap::CLIENT_CONNECT_WITH_DB) && c.remaining() > 0 {
+        Some(c.nul_or_rest().to_vec())
+    } else {
+        None
+    };
+    let plugin = if caps.contains(Cap::CLIENT_PLUGIN_AUTH) && c.remaining() > 0 {
+        Some(c.nul_or_rest().to_vec())
+    } else {
+        None
+    };
+    // Connection attributes follow; nothing in them needs an answer.
+    Some(HandshakeResponse { caps, max_packet, collation, user, auth, db, plugin })
+}
+
+async fn send(io: &mut Box<dyn Io>, seq: &mut u8, payload: &[u8]) -> io::Result<()> {
+    let mut framed = Vec::with_capacity(payload.len() + 4);
+    append_framed(&mut framed, seq, payload);
+    io.write_all(&framed).await?;
+    io.flush().await
+}
+
+async fn send_error(io: &mut Box<dyn Io>, seq: &mut u8, e: &WireError) -> io::Result<()> {
+    let mut p = Vec::new();
+    wire::err_payload(&mut p, e.code, e.sqlstate, &e.message);
+    send(io, seq, &p).await
+}
+
+/// Sends ERROR 1040 instead of a greeting, for a connection over the limit.
+pub async fn refuse_too_many(io: &mut Box<dyn Io>) -> io::Result<()> {
+    let mut seq = 0;
+    send_error(io, &mut seq, &proto::too_many_connections()).await?;
+    io.shutdown().await
+}
+
+/// Runs the connection phase. `Ok(None)`: the client was refused (the
+/// error has been sent) or went away; the connection should be closed.
+pub async fn login(
+    io: &mut Box<dyn Io>,
+    shared: &Shared,
+    conn_id: u32,
+    salt: &[u8; SCRAMBLE_LEN],
+    peer_host: &str,
+) -> io::Result<Option<Login>> {
+    let mut seq = 0u8;
+    send(io, &mut seq, &greeting_payload(&shared.config.version, conn_id, salt)).await?;
+
+    // The handshake response is small; a client claiming more is not one.
+    const MAX_HANDSHAKE: usize = 64 * 1024;
+    let Some(pkt) = read_packet(io, MAX_HANDSHAKE, Some(seq)).await.map_err(into_io)? else {
+        return Ok(None);
+    };
+    seq = pkt.seq.wrapping_add(1);
+    let Some(resp) = parse_response(&pkt.payload) else {
+        send_error(io, &mut seq, &proto::handshake_error()).await?;
+        return Ok(None);
+    };
+    if !resp.caps.contains(Cap::CLIENT_PROTOCOL_41) {
+        send_error(io, &mut seq, &proto::old_client()).await?;
+        return Ok(None);
+    }
+    if resp.caps.contains(Cap::CLIENT_SSL) {
+        // Not offered, so a client asking for it is about to send a TLS
+        // ClientHello that no MySQL packet parser can answer.
+        tracing::debug!("client requested TLS, which is not configured");
+        return Ok(None);
+    }
+
+    let mut auth_data = resp.auth.clone();
+    let wants_switch = resp.plugin.as_deref().is_some_and(|p| !p.is_empty() && p != NATIVE_PASSWORD.as_bytes());
+    if wants_switch {
+        let mut p = vec![0xFE];
+        p.extend_from_slice(NATIVE_PASSWORD.as_bytes());
+        p.push(0);
+        p.extend_from_slice(salt);
+        p.push(0);
+        send(io, &mut seq, &p).await?;
+        let Some(pkt) = read_packet(io, MAX_HANDSHAKE, Some(seq)).await.map_err(into_io)? else {
+            return Ok(None);
+        };
+        seq = pkt.seq.wrapping_add(1);
+        auth_data = pkt.payload;
+    }
+    // Some clients answer an auth switch for an empty password with a lone NUL.
+    if auth_data == [0] {
+        auth_data.clear();
+    }
+
+    let user = String::from_utf8_lossy(&resp.user).into_owned();
+    let allowed = shared
+        .config
+        .users
+        .iter()
+        .find(|u| u.name == user)
+        .is_some_and(|u| auth::verify_native(&u.password, salt, &auth_data));
+    if !allowed {
+        let e = Error::AccessDenied { user: user.clone(), host: peer_host.to_string(), using_password: !auth_data.is_empty() };
+        tracing::info!(%user, "access denied");
+        send_error(io, &mut seq, &errors::to_wire(&e)).await?;
+        return Ok(None);
+    }
+
+    let caps = resp.caps & server_capabilities();
+    let mut session = shared.backend.new_session(conn_id, &user);
+    if caps.contains(Cap::CLIENT_FOUND_ROWS) {
+        session.set_found_rows(true);
+    }
+    // mysql-connector sends CONNECT_WITH_DB with an empty name: no database.
+    if let Some(db) = resp.db.as_deref().filter(|d| !d.is_empty()) {
+        let selected = match std::str::from_utf8(db) {
+            Ok(name) => session.use_database(name).map_err(|e| errors::to_wire(&e)),
+            Err(_) => Err(errors::invalid_utf8_error(db)),
+        };
+        if let Err(e) = selected {
+            session.close();
+            send_error(io, &mut seq, &e).await?;
+            return Ok(None);
+        }
+    }
+    let ok = OkInfo { status: status_bits(session.status()), ..Default::default() };
+    let mut p = Vec::new();
+    wire::ok_payload(&mut p, &ok, false);
+    send(io, &mut seq, &p).await?;
+    Ok(Some(Login { user, caps, collation: resp.collation, max_packet: resp.max_packet, session }))
+}
+
+fn into_io(e: crate::packet::ReadError) -> io::Error {
+    match e {
+        crate::packet::ReadError::Io(e) => e,
+        other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+    }
+}
+
+/// The handshake response opensrv is fed after the real login: the agreed
+/// capabilities minus everything that would make opensrv do more than
+/// accept it (no database, no plugin name, no TLS, an empty auth response;
+/// the shim's `auth_plugin_for_username` returns "" so opensrv never starts
+/// an auth switch), framed as packet 1.
+pub fn opensrv_prelude(user: &str, caps: Cap, collation: u8, max_packet: u32) -> Vec<u8> {
+    let caps = (caps
+        - (Cap::CLIENT_SSL
+            | Cap::CLIENT_CONNECT_WITH_DB
+            | Cap::CLIENT_PLUGIN_AUTH
+            | Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+            | Cap::CLIENT_CONNECT_ATTRS))
+        | Cap::CLIENT_PROTOCOL_41
+        | Cap::CLIENT_SECURE_CONNECTION;
+    let mut p = Vec::with_capacity(64);
+    p.extend_from_slice(&caps.bits().to_le_bytes());
+    p.extend_from_slice(&max_packet.to_le_bytes());
+    p.push(collation);
+    p.extend_from_slice(&[0; 23]);
+    p.extend_from_slice(user.replace('\0', "").as_bytes());
+    p.push(0);
+    p.push(0); // auth response length
+    let mut out = Vec::new();
+    let mut seq = 1;
+    append_framed(&mut out, &mut seq, &p);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greeting_layout() {
+        let salt = *b"abcdefghijklmnopqrst";
+        let g = greeting_payload("8.0.11-TiDB-v8.5.3-serverless", 7, &salt);
+        let mut c = Cursor::new(&g);
+        assert_eq!(c.u8(), Some(10));
+        assert_eq!(c.nul_terminated(), Some(&b"8.0.11-TiDB-v8.5.3-serverless"[..]));
+        assert_eq!(c.u32(), Some(7));
+        assert_eq!(c.take(8), Some(&b"abcdefgh"[..]));
+        assert_eq!(c.u8(), Some(0));
+        let lo = c.u16().unwrap();
+        assert_eq!(c.u8(), Some(46));
+        assert_eq!(c.u16(), Some(status::AUTOCOMMIT));
+        let hi = c.u16().unwrap();
+        let caps = Cap::from_bits_truncate(u32::from(lo) | u32::from(hi) << 16);
+        assert!(caps.contains(Cap::CLIENT_MULTI_STATEMENTS | Cap::CLIENT_MULTI_RESULTS | Cap::CLIENT_TRANSACTIONS));
+        assert!(!caps.contains(Cap::CLIENT_SSL));
+        assert!(!caps.contains(Cap::CLIENT_QUERY_ATTRIBUTES));
+        assert_eq!(c.u8(), Some(21));
+        c.take(10).unwrap();
+        assert_eq!(c.nul_terminated(), Some(&b"ijklmnopqrst"[..]));
+        assert_eq!(c.nul_terminated(), Some(NATIVE_PASSWORD.as_bytes()));
+        assert_eq!(c.remaining(), 0);
+    }
+
+    fn response(caps: Cap, user: &[u8], auth: &[u8], db: Option<&[u8]>, plugin: Option<&[u8]>) -> Vec<u8> {
+        let mut p = caps.bits().to_le_bytes().to_vec();
+        p.extend_from_slice(&16_777_215u32.to_le_bytes());
+        p.push(45);
+        p.extend_from_slice(&[0; 23]);
+        p.extend_from_slice(user);
+        p.push(0);
+        if caps.contains(Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) {
+            wire::put_lenenc_bytes(&mut p, auth);
+        } else {
+            p.push(auth.len() as u8);
+            p.extend_from_slice(auth);
+        }
+        if let Some(db) = db {
+            p.extend_from_slice(db);
+            p.push(0);
+        }
+        if let Some(pl) = plugin {
+            p.extend_from_slice(pl);
+            p.push(0);
+        }
+        p
+    }
+
+    #[test]
+    fn parses_pymysql_style_response() {
+        let caps = Cap::CLIENT_PROTOCOL_41
+            | Cap::CLIENT_SECURE_CONNECTION
+            | Cap::CLIENT_PLUGIN_AUTH
+            | Cap::CLIENT_CONNECT_WITH_DB
+            | Cap::CLIENT_FOUND_ROWS;
+        let p = response(caps, b"root", &[1; 20], Some(b"test"), Some(b"mysql_native_password"));
+        let r = parse_response(&p).unwrap();
+        assert_eq!(r.user, b"root");
+        assert_eq!(r.auth, vec![1; 20]);
+        assert_eq!(r.db.as_deref(), Some(&b"test"[..]));
+        assert_eq!(r.plugin.as_deref(), Some(NATIVE_PASSWORD.as_bytes()));
+        assert_eq!(r.collation, 45);
+    }
+
+    #[test]
+    fn parses_lenenc_auth_and_no_db() {
+        let caps = Cap::CLIENT_PROTOCOL_41 | Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | Cap::CLIENT_PLUGIN_AUTH;
+        let p = response(caps, b"app", b"", None, Some(b"caching_sha2_password"));
+        let r = parse_response(&p).unwrap();
+        assert_eq!((r.user.as_slice(), r.auth.as_slice(), r.db), (&b"app"[..], &b""[..], None));
+        assert_eq!(r.plugin.as_deref(), Some(&b"caching_sha2_password"[..]));
+    }
+
+    #[test]
+    fn malformed_responses_are_none() {
+        let caps = Cap::CLIENT_PROTOCOL_41 | Cap::CLIENT_SECURE_CONNECTION;
+        let p = response(caps, b"root", &[1; 20], None, None);
+        for cut in 0..p.len() {
+            assert!(parse_response(&p[..cut]).is_none(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn prelude_is_a_plain_response_opensrv_accepts() {
+        let prelude = opensrv_prelude("root", server_capabilities(), 45, 1 << 24);
+        assert_eq!(prelude[3], 1, "sequence id 1");
+        let r = parse_response(&prelude[4..]).unwrap();
+        assert_eq!(r.user, b"root");
+        assert!(r.auth.is_empty() && r.db.is_none() && r.plugin.is_none());
+        assert!(r.caps.contains(Cap::CLIENT_DEPRECATE_EOF | Cap::CLIENT_PROTOCOL_41));
+        assert!(!r.caps.intersects(Cap::CLIENT_SSL | Cap::CLIENT_CONNECT_WITH_DB | Cap::CLIENT_PLUGIN_AUTH));
+    }
+}
