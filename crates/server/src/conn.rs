@@ -92,6 +92,14 @@ pub struct Conn {
     pub state: Mutex<ConnState>,
 }
 
+impl Drop for Conn {
+    /// However the connection ends (client gone, QUIT, error, or its task
+    /// aborted at the shutdown timeout), the session rolls back what is open.
+    fn drop(&mut self) {
+        self.session.get_mut().close();
+    }
+}
+
 impl Conn {
     pub fn caps(&self) -> u32 {
         self.state.lock().caps

@@ -171,7 +171,8 @@ async fn serve_inner(stream: TcpStream, peer: SocketAddr, id: u32, shared: &Arc<
     if let Err(e) = result {
         tracing::debug!(error = %e, "connection ended with an error");
     }
-    conn.session.lock().await.close();
+    // The session is closed when `conn` is dropped (see `Conn`'s Drop),
+    // which also covers a connection cut off at the shutdown timeout.
     let _ = conn.out.shutdown().await;
     tracing::debug!("closed");
 }
