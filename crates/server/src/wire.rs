@@ -55,8 +55,12 @@ pub fn ok_payload(out: &mut Vec<u8>, ok: &OkInfo, eof_header: bool) {
     put_lenenc_int(out, ok.last_insert_id);
     out.extend_from_slice(&ok.status.to_le_bytes());
     out.extend_from_slice(&ok.warnings.to_le_bytes());
-    // Without CLIENT_SESSION_TRACK (never negotiated) the info is string<EOF>.
-    out.extend_from_slice(ok.info.as_bytes());
+    // The protocol documentation says string<EOF>, but MySQL's
+    // net_send_ok writes a length-encoded string and clients (libmariadb,
+    // mysql_common) read one: "Records: 3" sent raw is a malformed packet.
+    if !ok.info.is_empty() {
+        put_lenenc_bytes(out, ok.info.as_bytes());
+    }
 }
 
 pub fn err_payload(out: &mut Vec<u8>, code: u16, sqlstate: &str, msg: &str) {
@@ -276,6 +280,9 @@ mod tests {
         let ok = OkInfo { affected_rows: 3, last_insert_id: 300, status: 2, warnings: 1, info: String::new() };
         ok_payload(&mut out, &ok, false);
         assert_eq!(out, vec![0, 3, 0xFC, 0x2C, 0x01, 2, 0, 1, 0]);
+        out.clear();
+        ok_payload(&mut out, &OkInfo { info: "Rows matched: 1".into(), ..Default::default() }, false);
+        assert_eq!(&out[7..], b"\x0fRows matched: 1");
     }
 
     #[test]

@@ -264,7 +264,10 @@ pub fn parse_ok(p: &[u8]) -> Ok {
     let last_insert_id = r.lenenc_int().unwrap();
     let status = r.u16();
     let warnings = r.u16();
-    Ok { affected, last_insert_id, status, warnings, info: String::from_utf8_lossy(r.b).into_owned() }
+    // The info is a length-encoded string (as MySQL sends it), when present.
+    let info = if r.b.is_empty() { String::new() } else { String::from_utf8_lossy(r.lenenc_str().unwrap()).into_owned() };
+    assert!(r.b.is_empty(), "trailing bytes in an OK packet: {p:?}");
+    Ok { affected, last_insert_id, status, warnings, info }
 }
 
 pub fn parse_err(p: &[u8]) -> Err {
