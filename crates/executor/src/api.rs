@@ -1,48 +1,6 @@
-//! Public surface used by the server. (Skeleton: bodies land with the engine.)
+//! Result shapes the server turns into packets.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use tiembed_types::{DataType, Result, Value};
-
-/// How the engine is set up.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// `None`: in-memory storage (tests).
-    pub data_dir: Option<PathBuf>,
-    pub embed: tiembed_embed::RegistryConfig,
-    /// Reported by VERSION() and the handshake.
-    pub version: String,
-}
-
-/// Process-wide state shared by all sessions.
-pub struct Engine {
-    _config: EngineConfig,
-}
-
-impl Engine {
-    /// Opens storage, loads the catalog and persisted globals.
-    pub async fn open(config: EngineConfig) -> Result<Arc<Engine>> {
-        Ok(Arc::new(Engine { _config: config }))
-    }
-
-    pub fn version(&self) -> &str {
-        &self._config.version
-    }
-
-    pub fn database_exists(&self, _name: &str) -> bool {
-        todo!()
-    }
-
-    pub fn new_session(self: &Arc<Self>, connection_id: u32, user: &str) -> Session {
-        let _ = (connection_id, user);
-        todo!()
-    }
-
-    /// Flushes storage; called on graceful shutdown.
-    pub async fn shutdown(&self) -> Result<()> {
-        todo!()
-    }
-}
+use tiembed_types::{DataType, Value};
 
 /// Metadata of one result column.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,64 +46,4 @@ pub struct PreparedInfo {
     pub id: u32,
     pub param_count: usize,
     pub columns: Vec<ColumnInfo>,
-}
-
-/// One connection's state.
-pub struct Session {
-    _engine: Arc<Engine>,
-}
-
-impl Session {
-    /// Runs the statements in `sql`. With `multi` false, text holding more
-    /// than one statement is an error. Execution stops at the first error,
-    /// which is the last element.
-    pub async fn execute(&mut self, sql: &str, multi: bool) -> Vec<Result<Output>> {
-        let _ = (sql, multi);
-        todo!()
-    }
-
-    pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo> {
-        let _ = sql;
-        todo!()
-    }
-
-    pub async fn execute_prepared(&mut self, id: u32, params: Vec<Value>) -> Result<Output> {
-        let _ = (id, params);
-        todo!()
-    }
-
-    pub fn close_prepared(&mut self, id: u32) {
-        let _ = id;
-        todo!()
-    }
-
-    /// COM_INIT_DB / handshake database.
-    pub fn use_database(&mut self, db: &str) -> Result<()> {
-        let _ = db;
-        todo!()
-    }
-
-    /// COM_FIELD_LIST: the table's columns (errors as DESCRIBE's).
-    pub fn field_list(&self, table: &str) -> Result<Vec<ColumnInfo>> {
-        let _ = table;
-        todo!()
-    }
-
-    /// Whether the client asked for CLIENT_FOUND_ROWS (matched, not changed, rows).
-    pub fn set_found_rows(&mut self, on: bool) {
-        let _ = on;
-        todo!()
-    }
-
-    pub fn status(&self) -> StatusFlags {
-        todo!()
-    }
-
-    /// Warnings left by the last statement (the OK/EOF warning count).
-    pub fn warning_count(&self) -> u16 {
-        todo!()
-    }
-
-    /// Rolls back an open transaction; called when the connection drops.
-    pub fn close(&mut self) {}
 }

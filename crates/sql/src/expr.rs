@@ -117,10 +117,10 @@ pub enum CastTarget {
 }
 
 macro_rules! funcs {
-    ($($variant:ident => $name:literal, $min:literal, $max:expr;)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, $min:literal, $max:expr;)*) => {
         /// Built-in scalar functions.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Func { $($variant),* }
+        pub enum Func { $($(#[$doc])* $variant),* }
 
         impl Func {
             /// Looks a function up by its SQL name (case-insensitive).

@@ -45,7 +45,7 @@ impl Catalog {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableDef {
     pub id: u64,
     pub db: String,
@@ -86,7 +86,7 @@ impl TableDef {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnDef {
     pub name: String,
     pub data_type: DataType,
@@ -174,7 +174,7 @@ pub enum IndexKind {
     FullText { parser: Option<String> },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexDef {
     pub id: u32,
     pub name: String,
@@ -191,7 +191,7 @@ impl IndexDef {
 }
 
 /// FOREIGN KEY: accepted and shown, not enforced (as TiDB before v8.5 by default).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForeignKeyDef {
     pub name: String,
     pub columns: Vec<String>,
