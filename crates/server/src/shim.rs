@@ -182,8 +182,7 @@ impl AsyncMysqlShim<Sink> for Shim {
         .await
     }
 
-    async fn on_init<'a>(&'a mut self, db: &'a str, writer: InitWriter<'a, Sink>) -> io::Result<()> {
-        drop(writer);
+    async fn on_init<'a>(&'a mut self, db: &'a str, _writer: InitWriter<'a, Sink>) -> io::Result<()> {
         let result = self.conn.session.lock().await.use_database(db);
         match result {
             Ok(()) => {
