@@ -143,6 +143,26 @@ impl std::fmt::Debug for LocalModel {
     }
 }
 
+/// Makes candle's own threading match `threads` (0: one per core) for the
+/// whole process. candle splits every matmul by `RAYON_NUM_THREADS` and
+/// runs large element-wise ops on a spinning pool sized by
+/// `CANDLE_NUM_THREADS`, both read from the environment, not from the pool
+/// a [`LocalModel`] runs in; measured on a busy 2-core machine, a 1-thread
+/// model whose matmuls still split in two ran at 65% of the speed of a truly
+/// single-threaded one. Call this at the top of `main`, before any other
+/// thread exists (changing the environment while another thread reads it is
+/// unsound). Variables the user has set are left alone.
+pub fn init_process_threads(threads: usize) {
+    if threads == 0 {
+        return;
+    }
+    for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, threads.to_string());
+        }
+    }
+}
+
 /// Wraps a failure while loading `dir` in the provider error.
 fn load_err(dir: &Path, what: impl std::fmt::Display) -> EmbedError {
     EmbedError::Provider(format!("cannot load local model {}: {what}", dir.display()))
@@ -208,6 +228,15 @@ impl LocalModel {
             .build()
             .map_err(|e| load_err(dir, format!("thread pool: {e}")))?;
 
+        let candle_threads = candle_core::utils::get_num_threads();
+        if candle_threads != threads {
+            tracing::warn!(
+                threads,
+                candle_threads,
+                "candle splits matmuls over a different thread count than the model's pool; \
+                 set RAYON_NUM_THREADS/CANDLE_NUM_THREADS (see init_process_threads)"
+            );
+        }
         tracing::info!(dir = %dir.display(), ?arch, dims, max_len, threads, "local embedding model loaded");
         Ok(LocalModel {
             inner: Arc::new(Inner {
@@ -251,6 +280,12 @@ impl LocalModel {
     pub fn count_tokens(&self, texts: &[String]) -> Result<Vec<usize>, EmbedError> {
         let encodings = self.inner.tokenizer.encode(texts).map_err(|e| self.inner.run_err(e))?;
         Ok(encodings.iter().map(|e| e.ids.len()).collect())
+    }
+
+    /// Runs `f` inside this model's thread pool (for benchmarks that compare
+    /// other code under the same threading).
+    pub fn run_in_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.inner.pool.install(f)
     }
 
     /// Embeds `texts` on the calling thread (blocking): one vector per
