@@ -134,7 +134,13 @@ impl Config {
             data_dir: self.data_dir.clone(),
             embed,
             version: self.server.version.clone(),
+            port: self.listen_port(),
         }
+    }
+
+    /// The port of `listen` (validated to be there); `@@port` reports it.
+    pub fn listen_port(&self) -> u16 {
+        self.listen.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(0)
     }
 }
 

@@ -44,7 +44,6 @@ fn configuration_errors_exit_with_status_2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs engine"]
 async fn sigterm_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = tiembed()

@@ -1,6 +1,5 @@
 //! The same raw-socket checks against the real executor `Engine` (in
-//! memory), through `tiembed_server::run` as the binary calls it. Tests
-//! marked `needs engine` wait for the executor's bodies to land.
+//! memory), through `tiembed_server::run` as the binary calls it.
 
 mod common;
 
@@ -48,13 +47,11 @@ async fn guard_salts_differ_with_the_real_engine() {
     let b = Client::open(server.port).await;
     assert_ne!(a.greeting.salt, b.greeting.salt);
     assert_eq!(a.greeting.version, "8.0.11-TiDB-v8.5.3-serverless");
-    // Only the greeting is exercised, so the server task is simply dropped
-    // with the test's runtime.
-    drop((a, b, server));
+    drop((a, b));
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs engine"]
 async fn guard_pipelined_close_and_query_real_engine() {
     let server = EngineServer::start().await;
     let mut c = Client::connect(server.port).await;
@@ -71,7 +68,6 @@ async fn guard_pipelined_close_and_query_real_engine() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs engine"]
 async fn guard_non_utf8_then_valid_query_real_engine() {
     let server = EngineServer::start().await;
     let mut c = Client::connect(server.port).await;
@@ -81,7 +77,6 @@ async fn guard_non_utf8_then_valid_query_real_engine() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs engine"]
 async fn guard_garbage_execute_then_valid_query_real_engine() {
     let server = EngineServer::start().await;
     let mut c = Client::connect(server.port).await;
@@ -98,7 +93,6 @@ async fn guard_garbage_execute_then_valid_query_real_engine() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs engine"]
 async fn sql_round_trip_over_the_wire() {
     let server = EngineServer::start().await;
     let mut c = Client::open(server.port).await;
