@@ -321,6 +321,8 @@ def main():
     make_qwen3(out)
     # Files nobody reads: keep the fixtures small.
     for d, _, files in os.walk(out):
+        if os.path.samefile(d, out):
+            continue
         for f in files:
             if f in ("README.md", "generation_config.json", "chat_template.jinja"):
                 os.remove(os.path.join(d, f))
