@@ -60,6 +60,8 @@ impl AsyncDB for MysqlDb {
         Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; columns], rows })
     }
 
+    async fn shutdown(&mut self) {}
+
     fn engine_name(&self) -> &str {
         "tiembed"
     }

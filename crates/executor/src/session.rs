@@ -265,7 +265,14 @@ impl Session {
                 let catalog = self.engine.catalog();
                 let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
                 let plan = bind::bind_insert(&ctx, ins)?;
-                self.in_txn(params, &plan.subqueries.clone(), |st| crate::dml::insert(st, &plan))
+                let out = self.in_txn(params, &plan.subqueries.clone(), |st| crate::dml::insert(st, &plan))?;
+                if let Output::Ok { last_insert_id, affected_rows, .. } = &out {
+                    if *last_insert_id > 0 {
+                        self.info.last_insert_id = *last_insert_id;
+                    }
+                    self.info.row_count = *affected_rows as i64;
+                }
+                Ok(out)
             }
             S::Update(u) => {
                 let catalog = self.engine.catalog();

@@ -588,6 +588,16 @@ impl<'a> Binder<'a> {
         }
         let mut columns: Vec<Column> = items.into_iter().map(|i| i.column).collect();
         let pre_cols = plan.columns().to_vec();
+        // Computed items' types are known only now that aggregates and
+        // window functions have slots of their own.
+        for (c, e) in columns.iter_mut().zip(&projected[..visible]) {
+            if c.org_name.is_empty() {
+                c.data_type = match e {
+                    Expr::Column(i) => pre_cols.get(*i).map(|p| p.data_type.clone()).unwrap_or(tiembed_types::DataType::Null),
+                    other => self.expr_type(other, &Scope::plain(&pre_cols)),
+                };
+            }
+        }
         for e in &projected[visible..] {
             let mut c = match e {
                 Expr::Column(i) => pre_cols.get(*i).cloned().unwrap_or_else(|| Column::computed("", tiembed_types::DataType::Null)),
