@@ -315,9 +315,13 @@ impl<'a> Binder<'a> {
             }
             V::Boolean(b) => Value::Int(*b as i64),
             V::Null => Value::Null,
-            V::Placeholder(p) if p == "?" => {
-                let i = self.param_count;
-                self.param_count += 1;
+            V::Placeholder(p) if p.starts_with('?') => {
+                // The parser numbered them `?1`, `?2`, ... in text order.
+                let i = match p[1..].parse::<usize>() {
+                    Ok(n) if n > 0 => n - 1,
+                    _ => self.param_count,
+                };
+                self.param_count = self.param_count.max(i + 1);
                 return Ok(Expr::Param(i));
             }
             other => return Err(Error::NotSupported(format!("literal {other}"))),
