@@ -328,6 +328,9 @@ impl<'a> Binder<'a> {
     fn bind_table_factor(&mut self, t: &TableFactor) -> Result<Plan> {
         match t {
             TableFactor::Table { name, alias, .. } => {
+                if let Some(word) = reserved_table_name(name) {
+                    return Err(Error::Parse { line: 1, column: 0, near: word });
+                }
                 let parts = object_parts(name);
                 let alias_name = alias.as_ref().map(|a| a.name.value.clone());
                 if parts.len() == 1 {
@@ -632,7 +635,13 @@ impl<'a> Binder<'a> {
             Expr::Column(i) if *i < scope.columns.len() => {
                 Column { name: label, qualifier: None, hidden: false, ..scope.columns[*i].clone() }
             }
-            other => Column::computed(label, self.expr_type(other, scope)),
+            other => {
+                let mut c = Column::computed(label, self.expr_type(other, scope));
+                // Clients size columns by nullability (the mariadb CLI pads
+                // nullable ones to fit `NULL`): constants are NOT NULL.
+                c.nullable = !matches!(other, Expr::Literal(v) if !v.is_null());
+                c
+            }
         }
     }
 }
@@ -732,5 +741,20 @@ fn union_type(a: &tiembed_types::DataType, b: &tiembed_types::DataType) -> tiemb
         (x, y) if x.is_integer() && y.is_integer() => T::Int { width: tiembed_types::IntWidth::Big, unsigned: false },
         (x, y) if x.is_numeric() && y.is_numeric() => T::Double,
         _ => T::Text(tiembed_types::TextKind::Long),
+    }
+}
+
+/// An unquoted reserved word used as a table name (`SELECT * FROM WHERE`):
+/// sqlparser accepts it, MySQL reports a syntax error.
+fn reserved_table_name(name: &ast::ObjectName) -> Option<String> {
+    const RESERVED: &[&str] = &[
+        "WHERE", "SELECT", "FROM", "GROUP", "ORDER", "HAVING", "LIMIT", "UNION", "JOIN", "ON", "SET", "VALUES", "INTO",
+        "AND", "OR", "NOT", "BY", "AS", "INNER", "LEFT", "RIGHT", "CROSS", "WINDOW", "WITH",
+    ];
+    match name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(i)] if i.quote_style.is_none() && RESERVED.iter().any(|r| i.value.eq_ignore_ascii_case(r)) => {
+            Some(i.value.clone())
+        }
+        _ => None,
     }
 }
