@@ -66,7 +66,7 @@ pub fn execute(s: &mut Session, stmt: &ast::Statement, flags: &TidbFlags) -> Res
             } else {
                 Kind::Plain
             };
-            let spec = IndexSpec { name, kind, columns: ci.columns.iter().map(|c| c.column.expr.clone()).collect(), comment, using, vector_keyword: flags.vector_index };
+            let spec = IndexSpec { name, kind, columns: ci.columns.iter().map(|c| c.column.expr.clone()).collect(), comment, using };
             if ci.if_not_exists && spec.name.as_deref().is_some_and(|n| t.index(n).is_some()) {
                 warnings.push((1061, format!("index already exist {}; skip it", spec.name.clone().unwrap_or_default())));
             } else {
@@ -255,7 +255,6 @@ struct IndexSpec {
     columns: Vec<ast::Expr>,
     comment: Option<String>,
     using: Option<String>,
-    vector_keyword: bool,
 }
 
 fn create_table(
@@ -391,7 +390,6 @@ fn column_def(c: &ast::ColumnDef, table: &TableDef, warnings: &mut Vec<(u16, Str
                     columns: vec![ast::Expr::Identifier(c.name.clone())],
                     comment: None,
                     using: None,
-                    vector_keyword: false,
                 });
             }
             ColumnOption::Unique(_) => specs.push(IndexSpec {
@@ -400,7 +398,6 @@ fn column_def(c: &ast::ColumnDef, table: &TableDef, warnings: &mut Vec<(u16, Str
                 columns: vec![ast::Expr::Identifier(c.name.clone())],
                 comment: None,
                 using: None,
-                vector_keyword: false,
             }),
             ColumnOption::Comment(s) => col.comment = Some(s.clone()),
             ColumnOption::Collation(n) => {
@@ -445,7 +442,6 @@ fn column_def(c: &ast::ColumnDef, table: &TableDef, warnings: &mut Vec<(u16, Str
                 columns: vec![vec_fn_expr(f, &col.name)],
                 comment: None,
                 using: Some("HNSW".into()),
-                vector_keyword: true,
             });
         }
     }
@@ -633,7 +629,6 @@ fn constraint_spec(con: &TableConstraint, flags: &TidbFlags, table: &mut TableDe
             columns: exprs(&pk.columns),
             comment: comment(&pk.index_options),
             using: using(&pk.index_type, &pk.index_options),
-            vector_keyword: false,
         }],
         TableConstraint::Unique(u) => vec![IndexSpec {
             name: u.index_name.as_ref().or(u.name.as_ref()).map(|i| i.value.clone()),
@@ -641,7 +636,6 @@ fn constraint_spec(con: &TableConstraint, flags: &TidbFlags, table: &mut TableDe
             columns: exprs(&u.columns),
             comment: comment(&u.index_options),
             using: using(&u.index_type, &u.index_options),
-            vector_keyword: false,
         }],
         TableConstraint::Index(i) => vec![IndexSpec {
             name: i.name.as_ref().map(|n| n.value.clone()),
@@ -649,7 +643,6 @@ fn constraint_spec(con: &TableConstraint, flags: &TidbFlags, table: &mut TableDe
             columns: exprs(&i.columns),
             comment: comment(&i.index_options),
             using: using(&i.index_type, &i.index_options),
-            vector_keyword: flags.vector_index,
         }],
         TableConstraint::FulltextOrSpatial(f) if f.fulltext => vec![IndexSpec {
             name: f.opt_index_name.as_ref().map(|n| n.value.clone()),
@@ -657,7 +650,6 @@ fn constraint_spec(con: &TableConstraint, flags: &TidbFlags, table: &mut TableDe
             columns: exprs(&f.columns),
             comment: None,
             using: None,
-            vector_keyword: false,
         }],
         TableConstraint::ForeignKey(fk) => {
             let name = fk

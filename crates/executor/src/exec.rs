@@ -172,7 +172,7 @@ impl<'s, 'r> Exec<'s, 'r> {
     fn scan(&self, table: &TableDef, access: &Access, with_key: bool, filter: Option<&Expr>, want: Option<usize>) -> Result<Vec<Row>> {
         let txn = self.st.txn.borrow();
         let mut out = Vec::new();
-        let mut push = |key: Vec<u8>, row: Row, out: &mut Vec<Row>| -> Result<bool> {
+        let push = |key: Vec<u8>, row: Row, out: &mut Vec<Row>| -> Result<bool> {
             let mut row = pad_row(table, row);
             if let Some(f) = filter {
                 if !self.predicate(f, &row)? {

@@ -49,10 +49,6 @@ impl<'a> Binder<'a> {
         Binder { ctx, subqueries: Vec::new(), param_count: 0, outer: Vec::new(), correlated_depths: Vec::new(), ctes: Vec::new() }
     }
 
-    fn current_db(&self) -> Result<&'a str> {
-        self.ctx.current_db.ok_or(Error::NoDatabaseSelected)
-    }
-
     fn find_cte(&self, name: &str) -> Option<&Cte> {
         let key = name.to_lowercase();
         self.ctes.iter().rev().find_map(|m| m.get(&key))
