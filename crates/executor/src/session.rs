@@ -105,12 +105,10 @@ impl Session {
             Err(e) => return vec![Err(e)],
         };
         if stmts.is_empty() {
-            return vec![Err(Error::other("Query was empty"))];
+            return vec![Err(Error::EmptyQuery)];
         }
         if stmts.len() > 1 && !multi {
-            return vec![Err(Error::other(
-                "client has multi-statement capability disabled. Run SET GLOBAL tidb_multi_statement_mode='ON' after you understand the security risk",
-            ))];
+            return vec![Err(Error::MultiStatementDisabled)];
         }
         let mut out = Vec::new();
         for stmt in &stmts {

@@ -120,6 +120,8 @@ pub fn code_and_state(e: &Error) -> (u16, &'static str) {
         Error::UnknownStatement(..) => (1243, "HY000"),
         Error::WrongArguments(_) => (1210, "HY000"),
         Error::Interrupted => (1317, "70100"),
+        Error::EmptyQuery => (1065, "42000"),
+        Error::MultiStatementDisabled => (8130, "HY000"),
         Error::NotSupported(_) => (1235, "42000"),
         Error::UnsupportedDdl(_) => (8200, "HY000"),
         Error::Other(_) => (1105, "HY000"),

@@ -119,6 +119,12 @@ pub enum Error {
     WrongArguments(String),
     #[error("Query execution was interrupted")]
     Interrupted,
+    /// 1065.
+    #[error("Query was empty")]
+    EmptyQuery,
+    /// 8130: several statements in one COM_QUERY without CLIENT_MULTI_STATEMENTS.
+    #[error("client has multi-statement capability disabled. Run SET GLOBAL tidb_multi_statement_mode='ON' after you understand the security risk")]
+    MultiStatementDisabled,
 
     // ---- unsupported / TiDB-specific ------------------------------------
     /// 1235.
