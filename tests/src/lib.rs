@@ -24,12 +24,16 @@ pub struct TestServer {
 
 /// The repository's `models/` directory (where `scripts/fetch-models.sh` puts weights).
 pub fn repo_models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("models")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("models")
 }
 
 /// Whether the real all-MiniLM-L6-v2 weights are present.
 pub fn minilm_available() -> bool {
-    repo_models_dir().join("sentence-transformers/all-MiniLM-L6-v2/model.safetensors").exists()
+    repo_models_dir()
+        .join("sentence-transformers/all-MiniLM-L6-v2/model.safetensors")
+        .exists()
 }
 
 /// Default engine settings for tests: in memory, models from the repo.
@@ -47,7 +51,9 @@ impl TestServer {
 
     pub async fn start_with(config: EngineConfig) -> TestServer {
         let engine = Engine::open(config).await.expect("engine opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let e = engine.clone();
@@ -57,7 +63,12 @@ impl TestServer {
             })
             .await;
         });
-        TestServer { addr, engine, stop: Some(stop), task: Some(task) }
+        TestServer {
+            addr,
+            engine,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// `mysql://root@127.0.0.1:<port>/<db>`.
@@ -67,7 +78,9 @@ impl TestServer {
 
     /// A mysql_async connection to `db`.
     pub async fn connect(&self, db: &str) -> mysql_async::Conn {
-        mysql_async::Conn::from_url(self.url(db)).await.expect("connect")
+        mysql_async::Conn::from_url(self.url(db))
+            .await
+            .expect("connect")
     }
 
     /// Stops accepting, waits for the server task to finish.

@@ -25,7 +25,9 @@ impl std::error::Error for SltError {}
 
 fn describe(e: mysql_async::Error) -> SltError {
     match e {
-        mysql_async::Error::Server(s) => SltError(format!("ERROR {} ({}): {}", s.code, s.state, s.message)),
+        mysql_async::Error::Server(s) => {
+            SltError(format!("ERROR {} ({}): {}", s.code, s.state, s.message))
+        }
         other => SltError(other.to_string()),
     }
 }
@@ -55,9 +57,16 @@ impl AsyncDB for MysqlDb {
         let rows: Vec<mysql_async::Row> = result.collect().await.map_err(describe)?;
         let rows = rows
             .into_iter()
-            .map(|r| (0..r.len()).map(|i| r.as_ref(i).map(render).unwrap_or_else(|| "NULL".into())).collect())
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.as_ref(i).map(render).unwrap_or_else(|| "NULL".into()))
+                    .collect()
+            })
             .collect();
-        Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; columns], rows })
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; columns],
+            rows,
+        })
     }
 
     async fn shutdown(&mut self) {}

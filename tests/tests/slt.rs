@@ -7,7 +7,12 @@ use tiembed_tests::TestServer;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqllogictest_files() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slt");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("slt dir").filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "slt")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("slt dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        .collect();
     files.sort();
     let filter = std::env::var("SLT_FILTER").unwrap_or_default();
     let mut failures = Vec::new();
@@ -19,7 +24,9 @@ async fn sqllogictest_files() {
         }
         if name.contains("minilm") && !tiembed_tests::minilm_available() {
             if std::env::var("TIEMBED_REQUIRE_MODELS").is_ok_and(|v| v == "1") {
-                failures.push(format!("{name}: the MiniLM weights are missing (run scripts/fetch-models.sh)"));
+                failures.push(format!(
+                    "{name}: the MiniLM weights are missing (run scripts/fetch-models.sh)"
+                ));
             } else {
                 eprintln!("skipping {name}: MiniLM weights not fetched");
             }
@@ -30,7 +37,9 @@ async fn sqllogictest_files() {
         let mut runner = sqllogictest::Runner::new(|| {
             let url = url.clone();
             async move {
-                let conn = mysql_async::Conn::from_url(url).await.map_err(|e| tiembed_tests::slt::SltError(e.to_string()))?;
+                let conn = mysql_async::Conn::from_url(url)
+                    .await
+                    .map_err(|e| tiembed_tests::slt::SltError(e.to_string()))?;
                 Ok(MysqlDb { conn })
             }
         });
@@ -41,5 +50,10 @@ async fn sqllogictest_files() {
         server.stop().await;
     }
     assert!(ran > 0 || !filter.is_empty(), "no .slt files ran");
-    assert!(failures.is_empty(), "{} slt file(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} slt file(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

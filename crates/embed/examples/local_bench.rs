@@ -15,8 +15,19 @@ use tiembed_embed::providers::local::LocalModel;
 
 /// ~500 distinct short sentences (8-16 words) built from a few templates.
 fn sentences() -> Vec<String> {
-    let subjects = ["The database", "A vector index", "My laptop", "The server", "This query", "Our team", "The model", "A client"];
-    let verbs = ["stores", "returns", "embeds", "ranks", "caches", "rejects", "sorts", "updates"];
+    let subjects = [
+        "The database",
+        "A vector index",
+        "My laptop",
+        "The server",
+        "This query",
+        "Our team",
+        "The model",
+        "A client",
+    ];
+    let verbs = [
+        "stores", "returns", "embeds", "ranks", "caches", "rejects", "sorts", "updates",
+    ];
     let objects = [
         "rows from the orders table",
         "the nearest neighbours of a question",
@@ -27,7 +38,16 @@ fn sentences() -> Vec<String> {
         "the weather report for tomorrow",
         "text written in several languages",
     ];
-    let tails = ["today.", "without any network access.", "after the last commit.", "on a small machine.", "for the second time.", "as expected.", "in the morning.", "quickly."];
+    let tails = [
+        "today.",
+        "without any network access.",
+        "after the last commit.",
+        "on a small machine.",
+        "for the second time.",
+        "as expected.",
+        "in the morning.",
+        "quickly.",
+    ];
     let mut out = Vec::new();
     'outer: for (i, s) in subjects.iter().enumerate() {
         for (j, v) in verbs.iter().enumerate() {
@@ -53,7 +73,9 @@ struct Baseline {
 impl Baseline {
     fn load(dir: &std::path::Path) -> Baseline {
         use candle_transformers::models::bert::{BertModel, Config};
-        let config: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        let config: Config =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+                .unwrap();
         let vb = unsafe {
             candle_nn::VarBuilder::from_mmaped_safetensors(
                 &[dir.join("model.safetensors")],
@@ -64,8 +86,16 @@ impl Baseline {
         .unwrap();
         let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
         tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
-        tokenizer.with_truncation(Some(tokenizers::TruncationParams { max_length: 256, ..Default::default() })).unwrap();
-        Baseline { model: BertModel::load(vb, &config).unwrap(), tokenizer }
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: 256,
+                ..Default::default()
+            }))
+            .unwrap();
+        Baseline {
+            model: BertModel::load(vb, &config).unwrap(),
+            tokenizer,
+        }
     }
 
     fn embed(&self, texts: &[String]) -> Vec<Vec<f32>> {
@@ -80,10 +110,20 @@ impl Baseline {
         let types = flat(&|e| e.get_type_ids());
         let mask = flat(&|e| e.get_attention_mask());
         let h = self.model.forward(&ids, &types, Some(&mask)).unwrap();
-        let m = mask.to_dtype(candle_core::DType::F32).unwrap().unsqueeze(2).unwrap();
+        let m = mask
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+            .unsqueeze(2)
+            .unwrap();
         let sum = h.broadcast_mul(&m).unwrap().sum(1).unwrap();
         let pooled = sum.broadcast_div(&m.sum(1).unwrap()).unwrap();
-        let norm = pooled.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
+        let norm = pooled
+            .sqr()
+            .unwrap()
+            .sum_keepdim(1)
+            .unwrap()
+            .sqrt()
+            .unwrap();
         pooled.broadcast_div(&norm).unwrap().to_vec2().unwrap()
     }
 }
@@ -99,12 +139,20 @@ fn main() {
     let mut thread_counts = vec![1usize, 2];
     let mut batches = vec![32usize, 1];
     let list = |s: Option<String>| -> Vec<usize> {
-        s.expect("a comma-separated list").split(',').map(|n| n.trim().parse().expect("a number")).collect()
+        s.expect("a comma-separated list")
+            .split(',')
+            .map(|n| n.trim().parse().expect("a number"))
+            .collect()
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).expect("--rounds N"),
+            "--rounds" => {
+                rounds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--rounds N")
+            }
             "--threads" => thread_counts = list(args.next()),
             "--batches" => batches = list(args.next()),
             _ => dir = PathBuf::from(a),
@@ -134,7 +182,9 @@ fn main() {
     );
     println!("{:>8} {:>6} {:>12}", "threads", "batch", "sentences/s");
     let baseline = if dir.join("config.json").is_file()
-        && std::fs::read_to_string(dir.join("config.json")).unwrap_or_default().contains("\"bert\"")
+        && std::fs::read_to_string(dir.join("config.json"))
+            .unwrap_or_default()
+            .contains("\"bert\"")
     {
         Some(Baseline::load(&dir))
     } else {
@@ -163,7 +213,9 @@ fn main() {
                         .map(|_| {
                             let start = Instant::now();
                             for chunk in texts.chunks(batch) {
-                                model.run_in_pool(|| assert_eq!(base.embed(chunk).len(), chunk.len()));
+                                model.run_in_pool(|| {
+                                    assert_eq!(base.embed(chunk).len(), chunk.len())
+                                });
                             }
                             texts.len() as f64 / start.elapsed().as_secs_f64()
                         })

@@ -64,7 +64,9 @@ impl State {
     fn next_batch(&mut self, max: usize) -> Vec<String> {
         let mut batch = Vec::new();
         while batch.len() < max {
-            let Some(mut call) = self.queue.pop_front() else { break };
+            let Some(mut call) = self.queue.pop_front() else {
+                break;
+            };
             if let Some(text) = call.pop_front() {
                 batch.push(text);
             }
@@ -89,15 +91,29 @@ impl Lane {
         cache: Arc<Mutex<Lru>>,
         counters: Arc<Counters>,
     ) -> Arc<Lane> {
-        Arc::new(Lane { key, version, embedder, cache, counters, state: Mutex::new(State::default()) })
+        Arc::new(Lane {
+            key,
+            version,
+            embedder,
+            cache,
+            counters,
+            state: Mutex::new(State::default()),
+        })
     }
 
     fn cache_key(&self, text: &str) -> CacheKey {
-        CacheKey { lane: self.key.clone(), version: self.version, text: text.to_string() }
+        CacheKey {
+            lane: self.key.clone(),
+            version: self.version,
+            text: text.to_string(),
+        }
     }
 
     /// One vector per text of `texts`, which the caller has deduplicated.
-    pub async fn embed(self: &Arc<Self>, texts: &[String]) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
+    pub async fn embed(
+        self: &Arc<Self>,
+        texts: &[String],
+    ) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
         let mut slots = Vec::with_capacity(texts.len());
         {
             let mut st = self.state.lock();
@@ -121,7 +137,9 @@ impl Lane {
                 slots.push(Slot::Wait(rx));
             }
             if !mine.is_empty() {
-                self.counters.queued.fetch_add(mine.len() as u64, Ordering::Relaxed);
+                self.counters
+                    .queued
+                    .fetch_add(mine.len() as u64, Ordering::Relaxed);
                 st.queue.push_back(mine);
             }
             self.pump(&mut st);
@@ -130,7 +148,9 @@ impl Lane {
         for slot in slots {
             out.push(match slot {
                 Slot::Ready(v) => v,
-                Slot::Wait(rx) => rx.await.map_err(|_| EmbedError::Provider("embedding batch was abandoned".into()))??,
+                Slot::Wait(rx) => rx
+                    .await
+                    .map_err(|_| EmbedError::Provider("embedding batch was abandoned".into()))??,
             });
         }
         Ok(out)
@@ -141,7 +161,9 @@ impl Lane {
         let max_batch = self.embedder.max_batch().max(1);
         while st.in_flight < self.embedder.max_concurrency().max(1) && !st.queue.is_empty() {
             let batch = st.next_batch(max_batch);
-            self.counters.queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
+            self.counters
+                .queued
+                .fetch_sub(batch.len() as u64, Ordering::Relaxed);
             st.in_flight += 1;
             let lane = self.clone();
             tokio::spawn(async move { lane.run(batch).await });
@@ -150,7 +172,9 @@ impl Lane {
 
     async fn run(self: Arc<Self>, batch: Vec<String>) {
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
-        self.counters.texts_sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.counters
+            .texts_sent
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         // A panicking embedder must not strand the waiters: run it as its
         // own task and turn a panic into an error.
         let embedder = self.embedder.clone();
@@ -161,7 +185,10 @@ impl Lane {
         };
         let result = result.and_then(|vectors| {
             if vectors.len() != batch.len() {
-                return Err(EmbedError::CountMismatch { got: vectors.len(), expected: batch.len() });
+                return Err(EmbedError::CountMismatch {
+                    got: vectors.len(),
+                    expected: batch.len(),
+                });
             }
             vectors.iter().try_for_each(|v| validate(v))?;
             Ok(vectors)
@@ -197,13 +224,19 @@ impl Lane {
 /// TiDB's checks on a vector returned by a provider.
 fn validate(v: &[f32]) -> Result<(), EmbedError> {
     if v.len() > MAX_DIM {
-        return Err(EmbedError::InvalidVector(format!("vector cannot have more than {MAX_DIM} dimensions")));
+        return Err(EmbedError::InvalidVector(format!(
+            "vector cannot have more than {MAX_DIM} dimensions"
+        )));
     }
     if v.iter().any(|x| x.is_nan()) {
-        return Err(EmbedError::InvalidVector("NaN not allowed in vector".into()));
+        return Err(EmbedError::InvalidVector(
+            "NaN not allowed in vector".into(),
+        ));
     }
     if v.iter().any(|x| x.is_infinite()) {
-        return Err(EmbedError::InvalidVector("infinite value not allowed in vector".into()));
+        return Err(EmbedError::InvalidVector(
+            "infinite value not allowed in vector".into(),
+        ));
     }
     Ok(())
 }
@@ -247,7 +280,8 @@ mod tests {
         }
 
         fn open(&self) {
-            self.gate.add_permits(Semaphore::MAX_PERMITS - self.gate.available_permits());
+            self.gate
+                .add_permits(Semaphore::MAX_PERMITS - self.gate.available_permits());
         }
     }
 
@@ -278,14 +312,23 @@ mod tests {
     }
 
     fn lane(p: &Arc<Probe>) -> Arc<Lane> {
-        Lane::new("probe".into(), 0, p.clone(), Arc::new(Mutex::new(Lru::new(100))), Arc::new(Counters::default()))
+        Lane::new(
+            "probe".into(),
+            0,
+            p.clone(),
+            Arc::new(Mutex::new(Lru::new(100))),
+            Arc::new(Counters::default()),
+        )
     }
 
     fn texts(prefix: &str, n: usize) -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
     }
 
-    fn spawn_embed(l: &Arc<Lane>, texts: Vec<String>) -> tokio::task::JoinHandle<Result<Vec<Arc<Vec<f32>>>, EmbedError>> {
+    fn spawn_embed(
+        l: &Arc<Lane>,
+        texts: Vec<String>,
+    ) -> tokio::task::JoinHandle<Result<Vec<Arc<Vec<f32>>>, EmbedError>> {
         let l = l.clone();
         tokio::spawn(async move { l.embed(&texts).await })
     }
@@ -333,8 +376,13 @@ mod tests {
         let l = lane(&p);
         let first = spawn_embed(&l, vec!["a".into()]);
         wait_until("first batch sent", || p.sizes().len() == 1).await;
-        let calls: Vec<_> = (0..20).map(|i| spawn_embed(&l, vec![format!("q{i}")])).collect();
-        wait_until("20 texts queued", || l.counters.queued.load(Ordering::SeqCst) == 20).await;
+        let calls: Vec<_> = (0..20)
+            .map(|i| spawn_embed(&l, vec![format!("q{i}")]))
+            .collect();
+        wait_until("20 texts queued", || {
+            l.counters.queued.load(Ordering::SeqCst) == 20
+        })
+        .await;
         assert_eq!(p.sizes(), vec![1]);
         p.open();
         for c in calls {
@@ -370,21 +418,31 @@ mod tests {
         let big = spawn_embed(&l, texts("row", 40));
         wait_until("first batch sent", || p.sizes().len() == 1).await;
         let query = spawn_embed(&l, vec!["query".into()]);
-        wait_until("query queued", || l.counters.queued.load(Ordering::SeqCst) == 37).await;
+        wait_until("query queued", || {
+            l.counters.queued.load(Ordering::SeqCst) == 37
+        })
+        .await;
         p.open();
         query.await.unwrap().unwrap();
         big.await.unwrap().unwrap();
         // Sent with the batch right after the one in flight, not after
         // the other nine of the large call.
-        assert!(p.batches.lock()[1].contains(&"query".to_string()), "{:?}", p.batches.lock());
+        assert!(
+            p.batches.lock()[1].contains(&"query".to_string()),
+            "{:?}",
+            p.batches.lock()
+        );
     }
 
     #[test]
     fn batches_take_one_text_per_call_in_turn() {
         let mut st = State::default();
-        st.queue.push_back(["a1", "a2", "a3"].iter().map(|s| s.to_string()).collect());
-        st.queue.push_back(["b1"].iter().map(|s| s.to_string()).collect());
-        st.queue.push_back(["c1", "c2"].iter().map(|s| s.to_string()).collect());
+        st.queue
+            .push_back(["a1", "a2", "a3"].iter().map(|s| s.to_string()).collect());
+        st.queue
+            .push_back(["b1"].iter().map(|s| s.to_string()).collect());
+        st.queue
+            .push_back(["c1", "c2"].iter().map(|s| s.to_string()).collect());
         assert_eq!(st.next_batch(4), vec!["a1", "b1", "c1", "a2"]);
         assert_eq!(st.next_batch(4), vec!["c2", "a3"]);
         assert!(st.queue.is_empty());
@@ -397,14 +455,20 @@ mod tests {
         let a = spawn_embed(&l, vec!["same".into()]);
         wait_until("first batch sent", || p.sizes().len() == 1).await;
         let b = spawn_embed(&l, vec!["same".into(), "other".into()]);
-        wait_until("second call joined", || l.counters.joined.load(Ordering::SeqCst) == 1).await;
+        wait_until("second call joined", || {
+            l.counters.joined.load(Ordering::SeqCst) == 1
+        })
+        .await;
         p.open();
         assert_eq!(*a.await.unwrap().unwrap()[0], vec![4.0]);
         let b = b.await.unwrap().unwrap();
         assert_eq!((*b[0]).clone(), vec![4.0]);
         assert_eq!((*b[1]).clone(), vec![5.0]);
         // "same" was sent once, "other" once.
-        assert_eq!(p.batches.lock().concat(), vec!["same".to_string(), "other".to_string()]);
+        assert_eq!(
+            p.batches.lock().concat(),
+            vec!["same".to_string(), "other".to_string()]
+        );
         l.embed(&["same".into(), "other".into()]).await.unwrap();
         assert_eq!(p.sizes().iter().sum::<usize>(), 2);
         assert_eq!(l.counters.cache_hits.load(Ordering::SeqCst), 2);
@@ -417,7 +481,10 @@ mod tests {
         let a = spawn_embed(&l, vec!["fail-1".into()]);
         wait_until("first batch sent", || p.sizes().len() == 1).await;
         let b = spawn_embed(&l, vec!["fail-1".into()]);
-        wait_until("second call joined", || l.counters.joined.load(Ordering::SeqCst) == 1).await;
+        wait_until("second call joined", || {
+            l.counters.joined.load(Ordering::SeqCst) == 1
+        })
+        .await;
         p.open();
         let e1 = a.await.unwrap().unwrap_err();
         let e2 = b.await.unwrap().unwrap_err();
@@ -435,7 +502,10 @@ mod tests {
         let p = Probe::new(true, 10, 1);
         let err = lane(&p).embed(&["nan".into()]).await.unwrap_err();
         assert_eq!(err.to_string(), "NaN not allowed in vector");
-        assert_eq!(validate(&[f32::INFINITY]).unwrap_err().to_string(), "infinite value not allowed in vector");
+        assert_eq!(
+            validate(&[f32::INFINITY]).unwrap_err().to_string(),
+            "infinite value not allowed in vector"
+        );
         assert_eq!(
             validate(&vec![0.0; 16384]).unwrap_err().to_string(),
             "vector cannot have more than 16383 dimensions"

@@ -22,13 +22,21 @@ pub(crate) struct Lru {
 
 impl Lru {
     pub fn new(capacity: usize) -> Lru {
-        Lru { capacity, stamp: 0, map: HashMap::new(), order: BTreeMap::new() }
+        Lru {
+            capacity,
+            stamp: 0,
+            map: HashMap::new(),
+            order: BTreeMap::new(),
+        }
     }
 
     pub fn get(&mut self, key: &CacheKey) -> Option<Arc<Vec<f32>>> {
         self.stamp += 1;
         let stamp = self.stamp;
-        let (k, (v, old)) = self.map.get_key_value(key).map(|(k, e)| (k.clone(), e.clone()))?;
+        let (k, (v, old)) = self
+            .map
+            .get_key_value(key)
+            .map(|(k, e)| (k.clone(), e.clone()))?;
         self.order.remove(&old);
         self.order.insert(stamp, k.clone());
         if let Some(e) = self.map.get_mut(key) {
@@ -48,7 +56,9 @@ impl Lru {
         }
         self.order.insert(self.stamp, key);
         while self.map.len() > self.capacity {
-            let Some((_, oldest)) = self.order.pop_first() else { break };
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
             self.map.remove(&oldest);
         }
     }
@@ -69,7 +79,11 @@ mod tests {
     use super::*;
 
     fn key(t: &str) -> CacheKey {
-        CacheKey { lane: "m".into(), version: 0, text: t.into() }
+        CacheKey {
+            lane: "m".into(),
+            version: 0,
+            text: t.into(),
+        }
     }
 
     #[test]
@@ -93,7 +107,12 @@ mod tests {
     fn versions_and_zero_capacity() {
         let mut c = Lru::new(4);
         c.insert(key("a"), Arc::new(vec![1.0]));
-        assert!(c.get(&CacheKey { version: 1, ..key("a") }).is_none());
+        assert!(c
+            .get(&CacheKey {
+                version: 1,
+                ..key("a")
+            })
+            .is_none());
         c.clear();
         assert_eq!(c.len(), 0);
         let mut z = Lru::new(0);

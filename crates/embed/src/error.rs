@@ -19,17 +19,26 @@ pub enum EmbedError {
     /// TiDB verbatim; `provider` is the display name (`HuggingFace`),
     /// `variable` the upper-cased variable name.
     #[error("{provider} API key is not configured, to configure the API key: SET @@GLOBAL.{variable}='<API_KEY>'")]
-    MissingKey { provider: &'static str, variable: &'static str },
+    MissingKey {
+        provider: &'static str,
+        variable: &'static str,
+    },
     /// TiDB verbatim (HTTP 401).
     #[error("{provider} returns status unauthorized, check your API key. To reconfigure a new API key: SET @@GLOBAL.{variable}='<API_KEY>'")]
-    Unauthorized { provider: &'static str, variable: &'static str },
+    Unauthorized {
+        provider: &'static str,
+        variable: &'static str,
+    },
     /// TiDB verbatim (HuggingFace, HTTP 404).
     #[error("HuggingFace model '{0}' does not exist or is not available")]
     ModelNotFound(String),
     /// TiDB verbatim: a non-success answer carrying an error message
     /// (`HuggingFace: <error>`, `OpenAI: <message>`).
     #[error("{provider}: {message}")]
-    Api { provider: &'static str, message: String },
+    Api {
+        provider: &'static str,
+        message: String,
+    },
     /// TiDB verbatim: a non-success answer without a readable message.
     #[error("{provider}: status code {status}")]
     Status { provider: &'static str, status: u16 },
@@ -41,16 +50,29 @@ pub enum EmbedError {
     CountMismatch { got: usize, expected: usize },
     /// One HTTP request took longer than the per-request timeout.
     #[error("{provider}: request timed out after {}", secs(*.after))]
-    Timeout { provider: &'static str, after: Duration },
+    Timeout {
+        provider: &'static str,
+        after: Duration,
+    },
     /// Retries ran out of statement time; `last` is the final attempt's error.
     #[error("{last} (gave up after {}: embedding deadline of {} exceeded)", plural(*.attempts, "attempt"), secs(*.deadline))]
-    DeadlineExceeded { last: Box<EmbedError>, attempts: u32, deadline: Duration },
+    DeadlineExceeded {
+        last: Box<EmbedError>,
+        attempts: u32,
+        deadline: Duration,
+    },
     /// Every allowed attempt failed; `last` is the final attempt's error.
     #[error("{last} (gave up after {})", plural(*.attempts, "attempt"))]
-    RetriesExhausted { last: Box<EmbedError>, attempts: u32 },
+    RetriesExhausted {
+        last: Box<EmbedError>,
+        attempts: u32,
+    },
     /// The request never got an answer (connection refused, DNS, TLS, ...).
     #[error("failed to request {provider}: {message}")]
-    Transport { provider: &'static str, message: String },
+    Transport {
+        provider: &'static str,
+        message: String,
+    },
     /// A TiDB provider name tiembed knows but does not implement.
     #[error("embedding provider '{0}' is not supported by tiembed; use huggingface/, openai/ or a local model")]
     NotSupported(String),
@@ -87,7 +109,8 @@ impl EmbedError {
     /// otherwise).
     pub fn root(&self) -> &EmbedError {
         match self {
-            EmbedError::DeadlineExceeded { last, .. } | EmbedError::RetriesExhausted { last, .. } => last.root(),
+            EmbedError::DeadlineExceeded { last, .. }
+            | EmbedError::RetriesExhausted { last, .. } => last.root(),
             other => other,
         }
     }
@@ -118,29 +141,54 @@ mod tests {
             "HuggingFace model 'a/b' does not exist or is not available"
         );
         assert_eq!(
-            EmbedError::Api { provider: "HuggingFace", message: "boom".into() }.to_string(),
+            EmbedError::Api {
+                provider: "HuggingFace",
+                message: "boom".into()
+            }
+            .to_string(),
             "HuggingFace: boom"
         );
         assert_eq!(
-            EmbedError::Status { provider: "OpenAI", status: 500 }.to_string(),
+            EmbedError::Status {
+                provider: "OpenAI",
+                status: 500
+            }
+            .to_string(),
             "OpenAI: status code 500"
         );
         assert_eq!(
-            EmbedError::CountMismatch { got: 1, expected: 2 }.to_string(),
+            EmbedError::CountMismatch {
+                got: 1,
+                expected: 2
+            }
+            .to_string(),
             "response data length 1 does not match input texts length 2"
         );
-        assert_eq!(EmbedError::Unmarshal("x".into()).to_string(), "unexpected unmarshal response error: x");
-        assert_eq!(EmbedError::BadOptions.to_string(), "EMBED_TEXT expects options in JSON format");
+        assert_eq!(
+            EmbedError::Unmarshal("x".into()).to_string(),
+            "unexpected unmarshal response error: x"
+        );
+        assert_eq!(
+            EmbedError::BadOptions.to_string(),
+            "EMBED_TEXT expects options in JSON format"
+        );
         assert_eq!(
             EmbedError::BadModelName("abc".into()).to_string(),
             "model name must be in format 'provider/model', got: abc"
         );
         assert_eq!(
-            EmbedError::Timeout { provider: "HuggingFace", after: Duration::from_millis(1500) }.to_string(),
+            EmbedError::Timeout {
+                provider: "HuggingFace",
+                after: Duration::from_millis(1500)
+            }
+            .to_string(),
             "HuggingFace: request timed out after 1.500s"
         );
         let d = EmbedError::DeadlineExceeded {
-            last: Box::new(EmbedError::Status { provider: "HuggingFace", status: 429 }),
+            last: Box::new(EmbedError::Status {
+                provider: "HuggingFace",
+                status: 429,
+            }),
             attempts: 1,
             deadline: Duration::from_secs(60),
         };
@@ -149,10 +197,16 @@ mod tests {
             "HuggingFace: status code 429 (gave up after 1 attempt: embedding deadline of 60s exceeded)"
         );
         let r = EmbedError::RetriesExhausted {
-            last: Box::new(EmbedError::Status { provider: "HuggingFace", status: 503 }),
+            last: Box::new(EmbedError::Status {
+                provider: "HuggingFace",
+                status: 503,
+            }),
             attempts: 6,
         };
-        assert_eq!(r.to_string(), "HuggingFace: status code 503 (gave up after 6 attempts)");
+        assert_eq!(
+            r.to_string(),
+            "HuggingFace: status code 503 (gave up after 6 attempts)"
+        );
     }
 
     #[test]

@@ -16,7 +16,10 @@ impl ModelId {
     /// Splits on the first `/` as TiDB does.
     pub fn parse(s: &str) -> Result<ModelId, EmbedError> {
         match s.split_once('/') {
-            Some((p, m)) => Ok(ModelId { provider: p.trim().to_lowercase(), model: m.trim().to_string() }),
+            Some((p, m)) => Ok(ModelId {
+                provider: p.trim().to_lowercase(),
+                model: m.trim().to_string(),
+            }),
             None => Err(EmbedError::BadModelName(s.to_string())),
         }
     }
@@ -63,14 +66,54 @@ pub struct ProviderInfo {
 /// unknown-provider error lists them (TiDB's order is Go map order, i.e.
 /// random, so no client can depend on it).
 pub const PROVIDERS: &[ProviderInfo] = &[
-    ProviderInfo { name: "cohere", display: "Cohere", key_variable: Some("TIDB_EXP_EMBED_COHERE_API_KEY"), kind: ProviderKind::Unsupported },
-    ProviderInfo { name: "gemini", display: "Gemini", key_variable: Some("TIDB_EXP_EMBED_GEMINI_API_KEY"), kind: ProviderKind::Unsupported },
-    ProviderInfo { name: "huggingface", display: "HuggingFace", key_variable: Some("TIDB_EXP_EMBED_HUGGINGFACE_API_KEY"), kind: ProviderKind::HuggingFace },
-    ProviderInfo { name: "jina_ai", display: "JinaAI", key_variable: Some("TIDB_EXP_EMBED_JINA_AI_API_KEY"), kind: ProviderKind::Unsupported },
-    ProviderInfo { name: "mock", display: "Mock", key_variable: None, kind: ProviderKind::Mock },
-    ProviderInfo { name: "nvidia_nim", display: "NVIDIA NIM", key_variable: Some("TIDB_EXP_EMBED_NVIDIA_NIM_API_KEY"), kind: ProviderKind::Unsupported },
-    ProviderInfo { name: "openai", display: "OpenAI", key_variable: Some("TIDB_EXP_EMBED_OPENAI_API_KEY"), kind: ProviderKind::OpenAi },
-    ProviderInfo { name: "tidbcloud_free", display: "TiDB Cloud Inference", key_variable: None, kind: ProviderKind::Unsupported },
+    ProviderInfo {
+        name: "cohere",
+        display: "Cohere",
+        key_variable: Some("TIDB_EXP_EMBED_COHERE_API_KEY"),
+        kind: ProviderKind::Unsupported,
+    },
+    ProviderInfo {
+        name: "gemini",
+        display: "Gemini",
+        key_variable: Some("TIDB_EXP_EMBED_GEMINI_API_KEY"),
+        kind: ProviderKind::Unsupported,
+    },
+    ProviderInfo {
+        name: "huggingface",
+        display: "HuggingFace",
+        key_variable: Some("TIDB_EXP_EMBED_HUGGINGFACE_API_KEY"),
+        kind: ProviderKind::HuggingFace,
+    },
+    ProviderInfo {
+        name: "jina_ai",
+        display: "JinaAI",
+        key_variable: Some("TIDB_EXP_EMBED_JINA_AI_API_KEY"),
+        kind: ProviderKind::Unsupported,
+    },
+    ProviderInfo {
+        name: "mock",
+        display: "Mock",
+        key_variable: None,
+        kind: ProviderKind::Mock,
+    },
+    ProviderInfo {
+        name: "nvidia_nim",
+        display: "NVIDIA NIM",
+        key_variable: Some("TIDB_EXP_EMBED_NVIDIA_NIM_API_KEY"),
+        kind: ProviderKind::Unsupported,
+    },
+    ProviderInfo {
+        name: "openai",
+        display: "OpenAI",
+        key_variable: Some("TIDB_EXP_EMBED_OPENAI_API_KEY"),
+        kind: ProviderKind::OpenAi,
+    },
+    ProviderInfo {
+        name: "tidbcloud_free",
+        display: "TiDB Cloud Inference",
+        key_variable: None,
+        kind: ProviderKind::Unsupported,
+    },
 ];
 
 /// The `tidb_exp_embed_*` GLOBAL variables, lower-case as stored.
@@ -90,7 +133,11 @@ pub fn provider_info(name: &str) -> Option<&'static ProviderInfo> {
 
 /// `cohere, gemini, ...` as the unknown-provider error lists them.
 pub fn available_providers() -> String {
-    PROVIDERS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+    PROVIDERS
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -104,14 +151,19 @@ mod tests {
         assert_eq!(id.model, "BAAI/bge-m3");
         assert_eq!(id.to_string(), "huggingface/BAAI/bge-m3");
         assert_eq!(
-            ModelId::parse("gemini-embedding-001").unwrap_err().to_string(),
+            ModelId::parse("gemini-embedding-001")
+                .unwrap_err()
+                .to_string(),
             "model name must be in format 'provider/model', got: gemini-embedding-001"
         );
     }
 
     #[test]
     fn unknown_provider_lists_the_known_ones() {
-        let err = ModelId::parse("nvidia/nv-embed-v1").unwrap().provider_info().unwrap_err();
+        let err = ModelId::parse("nvidia/nv-embed-v1")
+            .unwrap()
+            .provider_info()
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "unknown embedding provider 'nvidia', available providers: cohere, gemini, huggingface, jina_ai, mock, nvidia_nim, openai, tidbcloud_free"

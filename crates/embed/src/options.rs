@@ -27,7 +27,11 @@ pub fn parse(options: Option<&str>) -> Result<Option<Options>, EmbedError> {
 /// Drops every `*@search` key: what a direct EMBED_TEXT call and the
 /// generated-column materialisation send.
 pub fn strip_search_keys(options: &Options) -> Options {
-    options.iter().filter(|(k, _)| !k.ends_with(SEARCH_SUFFIX)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    options
+        .iter()
+        .filter(|(k, _)| !k.ends_with(SEARCH_SUFFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The options a VEC_EMBED_* rewrite uses: every `k@search` value replaces
@@ -102,7 +106,11 @@ mod tests {
     fn non_objects_are_refused_with_tidbs_text() {
         for bad in ["[1]", "null", "\"x\"", "1", "true", "{", "{'a':1}", " "] {
             let err = parse(Some(bad)).unwrap_err();
-            assert_eq!(err.to_string(), "EMBED_TEXT expects options in JSON format", "{bad}");
+            assert_eq!(
+                err.to_string(),
+                "EMBED_TEXT expects options in JSON format",
+                "{bad}"
+            );
         }
         assert_eq!(obj(r#" {"a": 1} "#).len(), 1);
     }
@@ -110,7 +118,10 @@ mod tests {
     #[test]
     fn search_keys() {
         let o = obj(r#"{"plus":0.1,"plus@search":0.2,"input_type@search":"search_query","x":1}"#);
-        assert_eq!(Value::Object(strip_search_keys(&o)), serde_json::json!({"plus":0.1,"x":1}));
+        assert_eq!(
+            Value::Object(strip_search_keys(&o)),
+            serde_json::json!({"plus":0.1,"x":1})
+        );
         assert_eq!(
             Value::Object(search_options(&o)),
             serde_json::json!({"plus":0.2,"x":1,"input_type":"search_query"})

@@ -220,7 +220,10 @@ impl Registry {
             })
             .collect();
         let vectors = lane.embed(&unique).await?;
-        Ok(index.into_iter().map(|i| vectors[i].as_ref().clone()).collect())
+        Ok(index
+            .into_iter()
+            .map(|i| vectors[i].as_ref().clone())
+            .collect())
     }
 
     /// [`Registry::embed`] with EMBED_TEXT's options as SQL gives them:
@@ -266,7 +269,9 @@ impl Registry {
         };
         let var = |name: &str| variables.get(name).cloned().unwrap_or_default();
         let key_of = |info: &crate::model_id::ProviderInfo| {
-            info.key_variable.map(|v| var(&v.to_ascii_lowercase())).unwrap_or_default()
+            info.key_variable
+                .map(|v| var(&v.to_ascii_lowercase()))
+                .unwrap_or_default()
         };
         // The HF provider ignores options (as TiDB's does), so all option
         // spellings share one lane and one set of cache entries.
@@ -288,7 +293,11 @@ impl Registry {
             )?),
             ProviderKind::OpenAi => {
                 let base = var("tidb_exp_embed_openai_api_base");
-                let base = if base.trim().is_empty() { self.config.openai_base_url.clone() } else { base };
+                let base = if base.trim().is_empty() {
+                    self.config.openai_base_url.clone()
+                } else {
+                    base
+                };
                 Arc::new(openai::OpenAi::new(
                     self.http()?,
                     &base,
@@ -301,7 +310,10 @@ impl Registry {
             ProviderKind::Unsupported => {
                 if let Some(variable) = info.key_variable {
                     if key_of(info).is_empty() {
-                        return Err(EmbedError::MissingKey { provider: info.display, variable });
+                        return Err(EmbedError::MissingKey {
+                            provider: info.display,
+                            variable,
+                        });
                     }
                 }
                 return Err(EmbedError::NotSupported(info.name.to_string()));
@@ -311,12 +323,23 @@ impl Registry {
         if st.version != version {
             // A variable changed while building: this embedder carries old
             // keys; use it for this call only.
-            return Ok(Lane::new(lane_key, version, embedder, self.cache.clone(), self.counters.clone()));
+            return Ok(Lane::new(
+                lane_key,
+                version,
+                embedder,
+                self.cache.clone(),
+                self.counters.clone(),
+            ));
         }
-        let lane = st
-            .lanes
-            .entry(lane_key.clone())
-            .or_insert_with(|| Lane::new(lane_key, version, embedder, self.cache.clone(), self.counters.clone()));
+        let lane = st.lanes.entry(lane_key.clone()).or_insert_with(|| {
+            Lane::new(
+                lane_key,
+                version,
+                embedder,
+                self.cache.clone(),
+                self.counters.clone(),
+            )
+        });
         Ok(lane.clone())
     }
 
@@ -326,13 +349,25 @@ impl Registry {
         cell.get_or_try_init(|| async {
             let key: Arc<str> = format!("local:{}", dir.display()).into();
             let load_dir = dir.clone();
-            let embedder = tokio::task::spawn_blocking(move || routing::load_local(&load_dir, threads))
-                .await
-                .map_err(|e| EmbedError::Provider(format!("loading local model {} failed: {e}", dir.display())))??;
+            let embedder =
+                tokio::task::spawn_blocking(move || routing::load_local(&load_dir, threads))
+                    .await
+                    .map_err(|e| {
+                        EmbedError::Provider(format!(
+                            "loading local model {} failed: {e}",
+                            dir.display()
+                        ))
+                    })??;
             tracing::info!(dir = %dir.display(), "local embedding model loaded");
             // Local vectors do not depend on the variables: version 0
             // keys them (the cache is still emptied on every change).
-            Ok(Lane::new(key, 0, embedder, self.cache.clone(), self.counters.clone()))
+            Ok(Lane::new(
+                key,
+                0,
+                embedder,
+                self.cache.clone(),
+                self.counters.clone(),
+            ))
         })
         .await
         .cloned()
@@ -341,6 +376,9 @@ impl Registry {
     fn http(&self) -> Result<reqwest::Client, EmbedError> {
         self.client
             .clone()
-            .map_err(|message| EmbedError::Transport { provider: "embedding provider", message })
+            .map_err(|message| EmbedError::Transport {
+                provider: "embedding provider",
+                message,
+            })
     }
 }

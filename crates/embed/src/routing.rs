@@ -31,23 +31,37 @@ pub(crate) fn configured_route(id: &ModelId, config: &RegistryConfig) -> Route {
 pub(crate) fn resolve(id: &ModelId, config: &RegistryConfig) -> Result<Resolved, EmbedError> {
     let route = configured_route(id, config);
     let is_hf = id.provider_info()?.kind == ProviderKind::HuggingFace;
-    let local = || if is_hf { find_local(&id.model, config) } else { None };
+    let local = || {
+        if is_hf {
+            find_local(&id.model, config)
+        } else {
+            None
+        }
+    };
     match route {
         Route::Remote => Ok(Resolved::Remote),
         Route::Auto => Ok(local().map_or(Resolved::Remote, Resolved::Local)),
-        Route::Local => local().map(Resolved::Local).ok_or_else(|| EmbedError::NoLocalWeights(id.to_string())),
+        Route::Local => local()
+            .map(Resolved::Local)
+            .ok_or_else(|| EmbedError::NoLocalWeights(id.to_string())),
     }
 }
 
 /// The model directory of `model` (`org/name`) under the configured
 /// models directory or HF hub cache.
 fn find_local(model: &str, config: &RegistryConfig) -> Option<PathBuf> {
-    crate::providers::local::find_model_dir(model, &config.models_dir, config.hf_cache_dir.as_deref())
+    crate::providers::local::find_model_dir(
+        model,
+        &config.models_dir,
+        config.hf_cache_dir.as_deref(),
+    )
 }
 
 /// Loads the in-process model at `dir` (blocking: reads the weights).
 pub(crate) fn load_local(dir: &Path, threads: usize) -> Result<Arc<dyn Embedder>, EmbedError> {
-    Ok(Arc::new(crate::providers::local::LocalModel::load(dir, threads)?))
+    Ok(Arc::new(crate::providers::local::LocalModel::load(
+        dir, threads,
+    )?))
 }
 
 #[cfg(test)]
@@ -57,7 +71,10 @@ mod tests {
     #[test]
     fn overrides_match_parsed_names() {
         let config = RegistryConfig {
-            routes: vec![("HuggingFace/org/m".into(), Route::Remote), ("openai/x".into(), Route::Local)],
+            routes: vec![
+                ("HuggingFace/org/m".into(), Route::Remote),
+                ("openai/x".into(), Route::Local),
+            ],
             models_dir: PathBuf::from("/nonexistent/models"),
             ..RegistryConfig::default()
         };
@@ -68,6 +85,9 @@ mod tests {
         assert_eq!(configured_route(&other, &config), Route::Auto);
         assert_eq!(resolve(&other, &config).unwrap(), Resolved::Remote);
         let oa = ModelId::parse("openai/x").unwrap();
-        assert_eq!(resolve(&oa, &config).unwrap_err().to_string(), "no local weights found for model 'openai/x'");
+        assert_eq!(
+            resolve(&oa, &config).unwrap_err().to_string(),
+            "no local weights found for model 'openai/x'"
+        );
     }
 }

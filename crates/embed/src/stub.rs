@@ -48,7 +48,12 @@ pub struct StubConfig {
 
 impl Default for StubConfig {
     fn default() -> Self {
-        StubConfig { models: HashMap::new(), default_dim: Some(8), api_key: None, latency: Duration::ZERO }
+        StubConfig {
+            models: HashMap::new(),
+            default_dim: Some(8),
+            api_key: None,
+            latency: Duration::ZERO,
+        }
     }
 }
 
@@ -186,7 +191,11 @@ impl Stub {
         let addr = listener.local_addr()?;
         let inner = Inner::new(config);
         let task = tokio::spawn(serve(listener, inner.clone()));
-        Ok(Stub { addr, inner, guard: Guard::Task(task) })
+        Ok(Stub {
+            addr,
+            inner,
+            guard: Guard::Task(task),
+        })
     }
 
     /// Starts the stub on its own thread and runtime, for tests that are
@@ -197,18 +206,28 @@ impl Stub {
         let addr = std_listener.local_addr()?;
         let inner = Inner::new(config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let thread_inner = inner.clone();
-        std::thread::Builder::new().name("embed-stub".into()).spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = TcpListener::from_std(std_listener) else { return };
-                tokio::select! {
-                    _ = serve(listener, thread_inner) => {}
-                    _ = rx => {}
-                }
-            })
-        })?;
-        Ok(Stub { addr, inner, guard: Guard::Thread(Some(tx)) })
+        std::thread::Builder::new()
+            .name("embed-stub".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(std_listener) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = serve(listener, thread_inner) => {}
+                        _ = rx => {}
+                    }
+                })
+            })?;
+        Ok(Stub {
+            addr,
+            inner,
+            guard: Guard::Thread(Some(tx)),
+        })
     }
 
     /// `http://127.0.0.1:<port>`: the HuggingFace base URL (requests go to
@@ -258,12 +277,24 @@ impl Stub {
 
     /// Texts per request, in arrival order.
     pub fn batch_sizes(&self) -> Vec<usize> {
-        self.inner.shared.lock().requests.iter().map(|r| r.texts.len()).collect()
+        self.inner
+            .shared
+            .lock()
+            .requests
+            .iter()
+            .map(|r| r.texts.len())
+            .collect()
     }
 
     /// Texts received over all requests.
     pub fn texts_received(&self) -> usize {
-        self.inner.shared.lock().requests.iter().map(|r| r.texts.len()).sum()
+        self.inner
+            .shared
+            .lock()
+            .requests
+            .iter()
+            .map(|r| r.texts.len())
+            .sum()
     }
 
     /// Forgets recorded requests and pending scripts.
@@ -281,7 +312,9 @@ impl Stub {
 
 async fn serve(listener: TcpListener, inner: Arc<Inner>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(connection(stream, inner.clone()));
     }
 }
@@ -296,7 +329,10 @@ struct Http {
 
 impl Http {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -308,7 +344,11 @@ struct Reply {
 
 impl Reply {
     fn json(status: u16, body: Value) -> Reply {
-        Reply { status, headers: Vec::new(), body: body.to_string() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
     }
 }
 
@@ -346,7 +386,11 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Res
         let mut chunk = [0u8; 8192];
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return if buf.is_empty() { Ok(None) } else { Err(bad("truncated request")) };
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(bad("truncated request"))
+            };
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -374,7 +418,12 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Res
         buf.extend_from_slice(&chunk[..n]);
     }
     let body: Vec<u8> = buf.drain(..len).collect();
-    Ok(Some(Http { method, path, headers, body }))
+    Ok(Some(Http {
+        method,
+        path,
+        headers,
+        body,
+    }))
 }
 
 async fn write_reply(stream: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
@@ -406,7 +455,11 @@ async fn write_reply(stream: &mut TcpStream, reply: Reply) -> std::io::Result<()
 fn texts_of(v: Option<&Value>) -> Option<(Vec<String>, bool)> {
     match v? {
         Value::String(s) => Some((vec![s.clone()], true)),
-        Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect::<Option<Vec<_>>>().map(|t| (t, false)),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .map(|t| (t, false)),
         _ => None,
     }
 }
@@ -439,7 +492,11 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
         .and_then(|p| p.strip_suffix("/pipeline/feature-extraction"))
         .map(percent_decode);
     // TEI's native route: the HF body, one model per server.
-    let hf_model = if req.path == "/embed" { Some(String::new()) } else { hf_model };
+    let hf_model = if req.path == "/embed" {
+        Some(String::new())
+    } else {
+        hf_model
+    };
     let api = match (&hf_model, req.path.as_str()) {
         (Some(_), _) if req.method == "POST" => Api::HuggingFace,
         (None, "/v1/embeddings" | "/embeddings") if req.method == "POST" => Api::OpenAi,
@@ -447,9 +504,17 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
     };
     let model = match api {
         Api::HuggingFace => hf_model.unwrap_or_default(),
-        _ => body.get("model").and_then(Value::as_str).unwrap_or("").to_string(),
+        _ => body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
     };
-    let field = if api == Api::HuggingFace { "inputs" } else { "input" };
+    let field = if api == Api::HuggingFace {
+        "inputs"
+    } else {
+        "input"
+    };
     let parsed = texts_of(body.get(field));
     let texts = parsed.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
     let script = {
@@ -470,7 +535,10 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
     };
     let error = |status: u16, message: &str| -> Reply {
         match api {
-            Api::OpenAi => Reply::json(status, json!({"error": {"message": message, "type": "invalid_request_error", "code": null}})),
+            Api::OpenAi => Reply::json(
+                status,
+                json!({"error": {"message": message, "type": "invalid_request_error", "code": null}}),
+            ),
             _ => Reply::json(status, json!({"error": message})),
         }
     };
@@ -478,21 +546,51 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
     let mut shape = None;
     match script {
         None => {}
-        Some(Script::Unauthorized) => return (error(401, "Invalid credentials in Authorization header"), delay),
-        Some(Script::NotFound) => return (error(404, &format!("Model {model} does not exist")), delay),
+        Some(Script::Unauthorized) => {
+            return (
+                error(401, "Invalid credentials in Authorization header"),
+                delay,
+            )
+        }
+        Some(Script::NotFound) => {
+            return (error(404, &format!("Model {model} does not exist")), delay)
+        }
         Some(Script::RateLimited { retry_after }) => {
             let mut r = error(429, "Rate limit reached, please retry later");
-            r.headers.push(("retry-after".into(), format!("{}", retry_after.as_secs_f64())));
+            r.headers.push((
+                "retry-after".into(),
+                format!("{}", retry_after.as_secs_f64()),
+            ));
             return (r, delay);
         }
-        Some(Script::RateLimitedNoHint) => return (error(429, "Rate limit reached, please retry later"), delay),
+        Some(Script::RateLimitedNoHint) => {
+            return (error(429, "Rate limit reached, please retry later"), delay)
+        }
         Some(Script::Loading { estimated_time }) => {
             let body = json!({"error": format!("Model {model} is currently loading"), "estimated_time": estimated_time.as_secs_f64()});
             return (Reply::json(503, body), delay);
         }
-        Some(Script::Status(status, body)) => return (Reply { status, headers: Vec::new(), body }, delay),
+        Some(Script::Status(status, body)) => {
+            return (
+                Reply {
+                    status,
+                    headers: Vec::new(),
+                    body,
+                },
+                delay,
+            )
+        }
         Some(Script::Slow(d)) => delay += d,
-        Some(Script::Malformed) => return (Reply { status: 200, headers: Vec::new(), body: "{\"vectors\": [oops".into() }, delay),
+        Some(Script::Malformed) => {
+            return (
+                Reply {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: "{\"vectors\": [oops".into(),
+                },
+                delay,
+            )
+        }
         Some(Script::WrongCount) => shape = Some(()),
     }
     if api == Api::Other {
@@ -530,7 +628,10 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
             }
         }
         _ => {
-            let dim = body.get("dimensions").and_then(Value::as_u64).map_or(dim, |d| d as usize);
+            let dim = body
+                .get("dimensions")
+                .and_then(Value::as_u64)
+                .map_or(dim, |d| d as usize);
             // Reversed, so clients must order by `index`.
             let data: Vec<Value> = texts
                 .iter()
@@ -538,7 +639,10 @@ fn answer(req: &Http, config: &StubConfig, shared: &Mutex<Shared>) -> (Reply, Du
                 .rev()
                 .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": hash_embed(t, dim)}))
                 .collect();
-            Reply::json(200, json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}))
+            Reply::json(
+                200,
+                json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
+            )
         }
     };
     (reply, delay)
@@ -557,10 +661,15 @@ mod tests {
 
     #[tokio::test]
     async fn answers_hf_and_openai() {
-        let stub = Stub::start(StubConfig::new().model("org/m", 4).only_listed_models()).await.unwrap();
+        let stub = Stub::start(StubConfig::new().model("org/m", 4).only_listed_models())
+            .await
+            .unwrap();
         let c = crate::providers::http::client().unwrap();
         let hf = c
-            .post(format!("{}/models/org/m/pipeline/feature-extraction", stub.base_url()))
+            .post(format!(
+                "{}/models/org/m/pipeline/feature-extraction",
+                stub.base_url()
+            ))
             .json(&json!({"inputs": ["a b", "c"]}))
             .send()
             .await
@@ -578,7 +687,10 @@ mod tests {
         assert_eq!(v["data"][0]["index"], 1);
         assert_eq!(v["data"][0]["embedding"].as_array().unwrap().len(), 3);
         let missing = c
-            .post(format!("{}/models/x/y/pipeline/feature-extraction", stub.base_url()))
+            .post(format!(
+                "{}/models/x/y/pipeline/feature-extraction",
+                stub.base_url()
+            ))
             .json(&json!({"inputs": ["a"]}))
             .send()
             .await
@@ -592,10 +704,17 @@ mod tests {
     fn runs_in_its_own_thread() {
         let stub = Stub::start_in_thread(StubConfig::new()).unwrap();
         stub.push(Script::Status(500, "{}".into()));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let status = rt.block_on(async {
-            crate::providers::http::client().unwrap()
-                .post(format!("{}/models/a/pipeline/feature-extraction", stub.base_url()))
+            crate::providers::http::client()
+                .unwrap()
+                .post(format!(
+                    "{}/models/a/pipeline/feature-extraction",
+                    stub.base_url()
+                ))
                 .json(&json!({"inputs": ["a"]}))
                 .send()
                 .await

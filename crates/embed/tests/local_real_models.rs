@@ -23,7 +23,8 @@ fn manifest_dir() -> PathBuf {
 /// `shared/` sits beside the repository checkout.
 fn fixture(name: &str) -> Vec<Item> {
     let path = manifest_dir().join("../../../shared/fixtures").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
     json["items"]
         .as_array()
@@ -31,14 +32,24 @@ fn fixture(name: &str) -> Vec<Item> {
         .iter()
         .map(|it| Item {
             text: it["text"].as_str().expect("text").to_string(),
-            n_tokens: it.get("n_tokens").and_then(|n| n.as_u64()).map(|n| n as usize),
-            embedding: it["embedding"].as_array().expect("embedding").iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+            n_tokens: it
+                .get("n_tokens")
+                .and_then(|n| n.as_u64())
+                .map(|n| n as usize),
+            embedding: it["embedding"]
+                .as_array()
+                .expect("embedding")
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect(),
         })
         .collect()
 }
 
 fn models_dir() -> PathBuf {
-    std::env::var_os("TIEMBED_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../models"))
+    std::env::var_os("TIEMBED_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("../../models"))
 }
 
 fn env_flag(name: &str) -> bool {
@@ -51,7 +62,10 @@ fn model_or_skip(name: &str, require_var: &str, fetch_hint: &str) -> Option<Path
     match find_model_dir(name, &dir, None) {
         Some(d) => Some(d),
         None if env_flag(require_var) => {
-            panic!("{require_var}=1 but {name} is not in {}; run {fetch_hint}", dir.display())
+            panic!(
+                "{require_var}=1 but {name} is not in {}; run {fetch_hint}",
+                dir.display()
+            )
         }
         None => {
             eprintln!(
@@ -71,7 +85,13 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (na * nb)
 }
 
-fn check_against_fixture(dir: &Path, fixture_name: &str, dims: usize, max_seq: usize, arch: Architecture) {
+fn check_against_fixture(
+    dir: &Path,
+    fixture_name: &str,
+    dims: usize,
+    max_seq: usize,
+    arch: Architecture,
+) {
     let model = LocalModel::load(dir, 2).expect("model loads");
     assert_eq!(model.dims(), dims);
     assert_eq!(model.max_seq_length(), max_seq);
@@ -102,21 +122,32 @@ fn check_against_fixture(dir: &Path, fixture_name: &str, dims: usize, max_seq: u
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "not normalised: {norm}");
     }
-    eprintln!("{fixture_name}: {} texts, lowest cosine {:.7} ({:?})", items.len(), worst.0, worst.1);
+    eprintln!(
+        "{fixture_name}: {} texts, lowest cosine {:.7} ({:?})",
+        items.len(),
+        worst.0,
+        worst.1
+    );
 
     // Alone or batched with texts of other lengths: the same vector.
     for i in [0, 10, items.len() - 1] {
         let single = model.embed_batch(&texts[i..=i]).unwrap();
-        let diff = single[0].iter().zip(&got[i]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let diff = single[0]
+            .iter()
+            .zip(&got[i])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(diff < 1e-5, "text {i}: batched and single differ by {diff}");
     }
 }
 
 #[test]
 fn minilm_matches_sentence_transformers() {
-    let Some(dir) =
-        model_or_skip("sentence-transformers/all-MiniLM-L6-v2", "TIEMBED_REQUIRE_MODELS", "scripts/fetch-models.sh")
-    else {
+    let Some(dir) = model_or_skip(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "TIEMBED_REQUIRE_MODELS",
+        "scripts/fetch-models.sh",
+    ) else {
         return;
     };
     check_against_fixture(&dir, "minilm_public.json", 384, 256, Architecture::Bert);
@@ -139,9 +170,11 @@ fn mpnet_matches_sentence_transformers() {
 #[tokio::test]
 async fn minilm_ranks_the_tidb_example() {
     use tiembed_embed::Embedder;
-    let Some(dir) =
-        model_or_skip("sentence-transformers/all-MiniLM-L6-v2", "TIEMBED_REQUIRE_MODELS", "scripts/fetch-models.sh")
-    else {
+    let Some(dir) = model_or_skip(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "TIEMBED_REQUIRE_MODELS",
+        "scripts/fetch-models.sh",
+    ) else {
         return;
     };
     let model = LocalModel::load(&dir, 1).unwrap();
@@ -156,8 +189,15 @@ async fn minilm_ranks_the_tidb_example() {
     .map(|s| s.to_string())
     .collect();
     let vectors = model.embed(&docs).await.unwrap();
-    let query = model.embed(&["How to start learning Java programming?".to_string()]).await.unwrap();
-    let mut ranked: Vec<(f64, usize)> = vectors.iter().enumerate().map(|(i, v)| (cosine(v, &query[0]), i + 1)).collect();
+    let query = model
+        .embed(&["How to start learning Java programming?".to_string()])
+        .await
+        .unwrap();
+    let mut ranked: Vec<(f64, usize)> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (cosine(v, &query[0]), i + 1))
+        .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     let top: Vec<usize> = ranked.iter().take(2).map(|r| r.1).collect();
     assert_eq!(top, vec![1, 4], "ranking {ranked:?}");

@@ -9,7 +9,9 @@ use tiembed_embed::providers::local::{Architecture, LocalModel};
 use tiembed_embed::{EmbedError, Embedder};
 
 fn tiny(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tiny")
+        .join(name)
 }
 
 struct Reference {
@@ -25,18 +27,34 @@ fn reference(dir: &Path) -> Reference {
     let items = json["items"].as_array().unwrap();
     Reference {
         dims: json["dims"].as_u64().unwrap() as usize,
-        texts: items.iter().map(|i| i["text"].as_str().unwrap().to_string()).collect(),
-        n_tokens: items.iter().map(|i| i["n_tokens"].as_u64().unwrap() as usize).collect(),
+        texts: items
+            .iter()
+            .map(|i| i["text"].as_str().unwrap().to_string())
+            .collect(),
+        n_tokens: items
+            .iter()
+            .map(|i| i["n_tokens"].as_u64().unwrap() as usize)
+            .collect(),
         vectors: items
             .iter()
-            .map(|i| i["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+            .map(|i| {
+                i["embedding"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+                    .collect()
+            })
             .collect(),
     }
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
 }
 
 fn check(name: &str, arch: Architecture, max_seq: usize) {
@@ -46,18 +64,29 @@ fn check(name: &str, arch: Architecture, max_seq: usize) {
     assert_eq!(model.architecture(), arch);
     assert_eq!(model.dims(), r.dims);
     assert_eq!(model.max_seq_length(), max_seq);
-    assert_eq!(model.count_tokens(&r.texts).unwrap(), r.n_tokens, "{name}: token counts");
+    assert_eq!(
+        model.count_tokens(&r.texts).unwrap(),
+        r.n_tokens,
+        "{name}: token counts"
+    );
 
     let batch = model.embed_batch(&r.texts).unwrap();
     for (i, (got, want)) in batch.iter().zip(&r.vectors).enumerate() {
         let d = max_abs_diff(got, want);
-        assert!(d <= 1e-4, "{name}: text {i} {:?} differs by {d}", r.texts[i]);
+        assert!(
+            d <= 1e-4,
+            "{name}: text {i} {:?} differs by {d}",
+            r.texts[i]
+        );
     }
     // One at a time (no padding at all) gives the same vectors.
     for (i, text) in r.texts.iter().enumerate() {
         let single = model.embed_batch(std::slice::from_ref(text)).unwrap();
         let d = max_abs_diff(&single[0], &batch[i]);
-        assert!(d <= 1e-5, "{name}: text {i} alone differs from batched by {d}");
+        assert!(
+            d <= 1e-5,
+            "{name}: text {i} alone differs from batched by {d}"
+        );
     }
 }
 
@@ -133,7 +162,9 @@ impl Drop for Scratch {
 fn scratch_copy(name: &str) -> Scratch {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = Scratch(std::env::temp_dir().join(format!("tiembed-tiny-{}-{name}-{n}", std::process::id())));
+    let tmp = Scratch(
+        std::env::temp_dir().join(format!("tiembed-tiny-{}-{name}-{n}", std::process::id())),
+    );
     let _ = std::fs::remove_dir_all(tmp.path());
     std::fs::create_dir_all(tmp.path()).unwrap();
     let src = tiny(name);
@@ -168,12 +199,16 @@ fn broken_model_directories_fail_with_a_reason() {
 
     let t = scratch_copy("bert");
     let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(t.path().join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("config.json")).unwrap())
+            .unwrap();
     config["model_type"] = "t5".into();
     config["architectures"] = serde_json::json!(["T5EncoderModel"]);
     std::fs::write(t.path().join("config.json"), config.to_string()).unwrap();
     let msg = load_error(t.path());
-    assert!(msg.contains("unsupported architecture") && msg.contains("t5"), "{msg}");
+    assert!(
+        msg.contains("unsupported architecture") && msg.contains("t5"),
+        "{msg}"
+    );
 
     let t = scratch_copy("bert");
     let modules = r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
@@ -181,7 +216,10 @@ fn broken_model_directories_fail_with_a_reason() {
         {"idx":2,"name":"2","path":"2_Dense","type":"sentence_transformers.models.Dense"}]"#;
     std::fs::write(t.path().join("modules.json"), modules).unwrap();
     let msg = load_error(t.path());
-    assert!(msg.contains("Dense") && msg.contains("not supported"), "{msg}");
+    assert!(
+        msg.contains("Dense") && msg.contains("not supported"),
+        "{msg}"
+    );
 
     let t = scratch_copy("mpnet");
     std::fs::remove_file(t.path().join("model.safetensors")).unwrap();

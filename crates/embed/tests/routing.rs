@@ -18,9 +18,19 @@ async fn without_local_weights_hf_models_go_remote() {
 
 #[tokio::test]
 async fn a_local_route_without_weights_is_an_error_and_makes_no_request() {
-    let s = setup(StubConfig::new(), |c| c.routes = vec![(HF.to_string(), Route::Local)]).await;
-    let err = s.registry.embed(HF, None, &texts(&["a"])).await.unwrap_err();
-    assert_eq!(err.to_string(), format!("no local weights found for model '{HF}'"));
+    let s = setup(StubConfig::new(), |c| {
+        c.routes = vec![(HF.to_string(), Route::Local)]
+    })
+    .await;
+    let err = s
+        .registry
+        .embed(HF, None, &texts(&["a"]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("no local weights found for model '{HF}'")
+    );
     assert_eq!(s.stub.request_count(), 0);
 }
 
@@ -36,11 +46,18 @@ const TINY: &str = "huggingface/tiny/mpnet";
 async fn with_local_weights_hf_models_run_in_process_without_a_key() {
     let stub = Stub::start(StubConfig::new()).await.unwrap();
     let models = tempfile::tempdir().unwrap();
-    let registry = Registry::new(RegistryConfig { models_dir: fixtures(), ..config(&stub, &models) });
+    let registry = Registry::new(RegistryConfig {
+        models_dir: fixtures(),
+        ..config(&stub, &models)
+    });
     // No key set at all.
     let dir = registry.route_of(TINY).unwrap().expect("local route");
     assert!(dir.ends_with("tiny/mpnet"), "{dir:?}");
-    let t = texts(&["hello world", "a longer sentence about databases", "hello world"]);
+    let t = texts(&[
+        "hello world",
+        "a longer sentence about databases",
+        "hello world",
+    ]);
     // Concurrent first calls: the model is loaded once and shared.
     let calls: Vec<_> = (0..4)
         .map(|_| {
@@ -56,10 +73,13 @@ async fn with_local_weights_hf_models_run_in_process_without_a_key() {
     assert!(results.iter().all(|r| r == &results[0]));
     assert_eq!(results[0][0], results[0][2]);
     let direct = tiembed_embed::providers::local::LocalModel::load(&dir, 1).unwrap();
-    let expected = tiembed_embed::Embedder::embed(&direct, &t[..2]).await.unwrap();
+    let expected = tiembed_embed::Embedder::embed(&direct, &t[..2])
+        .await
+        .unwrap();
     for (got, want) in results[0].iter().zip(&expected) {
         let cos: f32 = got.iter().zip(want).map(|(a, b)| a * b).sum::<f32>()
-            / (got.iter().map(|a| a * a).sum::<f32>().sqrt() * want.iter().map(|b| b * b).sum::<f32>().sqrt());
+            / (got.iter().map(|a| a * a).sum::<f32>().sqrt()
+                * want.iter().map(|b| b * b).sum::<f32>().sqrt());
         assert!(cos > 0.9999, "{cos}");
     }
     assert_eq!(stub.request_count(), 0);
@@ -77,7 +97,10 @@ async fn a_remote_route_is_remote_even_with_weights() {
     assert_eq!(s.registry.route_of(TINY).unwrap(), None);
     s.registry.embed(TINY, None, &texts(&["a"])).await.unwrap();
     assert_eq!(s.stub.request_count(), 1);
-    assert_eq!(s.stub.requests()[0].path, "/models/tiny/mpnet/pipeline/feature-extraction");
+    assert_eq!(
+        s.stub.requests()[0].path,
+        "/models/tiny/mpnet/pipeline/feature-extraction"
+    );
 }
 
 #[tokio::test]
@@ -100,30 +123,58 @@ fn offline() -> std::sync::Arc<Registry> {
 async fn model_string_errors() {
     let r = offline();
     assert_eq!(
-        r.embed("gemini-embedding-001", None, &texts(&["a"])).await.unwrap_err().to_string(),
+        r.embed("gemini-embedding-001", None, &texts(&["a"]))
+            .await
+            .unwrap_err()
+            .to_string(),
         "model name must be in format 'provider/model', got: gemini-embedding-001"
     );
-    let err = r.embed("nvidia/nv-embed-v1", None, &texts(&["a"])).await.unwrap_err();
+    let err = r
+        .embed("nvidia/nv-embed-v1", None, &texts(&["a"]))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "unknown embedding provider 'nvidia', available providers: cohere, gemini, huggingface, jina_ai, mock, nvidia_nim, openai, tidbcloud_free"
     );
     assert_eq!(
-        r.embed_sql("mock/json", Some("[1]"), &texts(&["[1]"])).await.unwrap_err().to_string(),
+        r.embed_sql("mock/json", Some("[1]"), &texts(&["[1]"]))
+            .await
+            .unwrap_err()
+            .to_string(),
         "EMBED_TEXT expects options in JSON format"
     );
     // No texts: nothing to check, nothing to call.
-    assert_eq!(r.embed("nope", None, &[]).await.unwrap(), Vec::<Vec<f32>>::new());
+    assert_eq!(
+        r.embed("nope", None, &[]).await.unwrap(),
+        Vec::<Vec<f32>>::new()
+    );
 }
 
 #[tokio::test]
 async fn other_tidb_providers_ask_for_their_key_then_say_unsupported() {
     let r = offline();
     let cases = [
-        ("cohere/embed-v4.0", "Cohere", "TIDB_EXP_EMBED_COHERE_API_KEY"),
-        ("jina_ai/jina-embeddings-v4", "JinaAI", "TIDB_EXP_EMBED_JINA_AI_API_KEY"),
-        ("gemini/gemini-embedding-001", "Gemini", "TIDB_EXP_EMBED_GEMINI_API_KEY"),
-        ("nvidia_nim/baai/bge-m3", "NVIDIA NIM", "TIDB_EXP_EMBED_NVIDIA_NIM_API_KEY"),
+        (
+            "cohere/embed-v4.0",
+            "Cohere",
+            "TIDB_EXP_EMBED_COHERE_API_KEY",
+        ),
+        (
+            "jina_ai/jina-embeddings-v4",
+            "JinaAI",
+            "TIDB_EXP_EMBED_JINA_AI_API_KEY",
+        ),
+        (
+            "gemini/gemini-embedding-001",
+            "Gemini",
+            "TIDB_EXP_EMBED_GEMINI_API_KEY",
+        ),
+        (
+            "nvidia_nim/baai/bge-m3",
+            "NVIDIA NIM",
+            "TIDB_EXP_EMBED_NVIDIA_NIM_API_KEY",
+        ),
     ];
     for (model, display, var) in cases {
         let err = r.embed(model, None, &texts(&["a"])).await.unwrap_err();
@@ -134,37 +185,76 @@ async fn other_tidb_providers_ask_for_their_key_then_say_unsupported() {
         r.set_variable(var, "some-key");
         let err = r.embed(model, None, &texts(&["a"])).await.unwrap_err();
         assert!(matches!(err, EmbedError::NotSupported(_)), "{err:?}");
-        assert!(err.to_string().contains("is not supported by tiembed"), "{err}");
+        assert!(
+            err.to_string().contains("is not supported by tiembed"),
+            "{err}"
+        );
     }
-    let err = r.embed("tidbcloud_free/amazon/titan-embed-text-v2", None, &texts(&["a"])).await.unwrap_err();
+    let err = r
+        .embed(
+            "tidbcloud_free/amazon/titan-embed-text-v2",
+            None,
+            &texts(&["a"]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err, EmbedError::NotSupported("tidbcloud_free".into()));
 }
 
 #[tokio::test]
 async fn mock_json_and_hash() {
     let r = offline();
-    let v = r.embed_sql("mock/json", Some(r#"{"plus": 0.1, "plus@search": 0.2}"#), &texts(&["[1, 2]"])).await.unwrap();
+    let v = r
+        .embed_sql(
+            "mock/json",
+            Some(r#"{"plus": 0.1, "plus@search": 0.2}"#),
+            &texts(&["[1, 2]"]),
+        )
+        .await
+        .unwrap();
     assert_eq!(v, vec![vec![1.1f32, 2.1f32]]);
     let search = tiembed_embed::options::search_options(
-        &tiembed_embed::options::parse(Some(r#"{"plus": 0.1, "plus@search": 0.2}"#)).unwrap().unwrap(),
+        &tiembed_embed::options::parse(Some(r#"{"plus": 0.1, "plus@search": 0.2}"#))
+            .unwrap()
+            .unwrap(),
     );
-    let v = r.embed("mock/json", Some(&search), &texts(&["[1, 2]"])).await.unwrap();
+    let v = r
+        .embed("mock/json", Some(&search), &texts(&["[1, 2]"]))
+        .await
+        .unwrap();
     assert_eq!(v, vec![vec![1.2f32, 2.2f32]]);
-    let v = r.embed("MOCK/hash-16", None, &texts(&["Java coffee beans", "java BEANS, coffee!"])).await.unwrap();
+    let v = r
+        .embed(
+            "MOCK/hash-16",
+            None,
+            &texts(&["Java coffee beans", "java BEANS, coffee!"]),
+        )
+        .await
+        .unwrap();
     assert_eq!(v[0].len(), 16);
     assert_eq!(v[0], v[1]);
     assert_eq!(v[0], Stub::vector("Java coffee beans", 16));
-    assert!(r.embed("mock/json", None, &texts(&["not json"])).await.is_err());
+    assert!(r
+        .embed("mock/json", None, &texts(&["not json"]))
+        .await
+        .is_err());
     assert!(r.embed("mock/other", None, &texts(&["x"])).await.is_err());
-    let refused = r.embed("mock/json", None, &texts(&["[1e39]"])).await.unwrap_err();
+    let refused = r
+        .embed("mock/json", None, &texts(&["[1e39]"]))
+        .await
+        .unwrap_err();
     assert_eq!(refused.to_string(), "infinite value not allowed in vector");
 }
 
 #[tokio::test]
 async fn mock_results_are_cached() {
     let r = offline();
-    r.embed("mock/hash-8", None, &texts(&["a", "b"])).await.unwrap();
-    r.embed("mock/hash-8", None, &texts(&["b", "a", "c"])).await.unwrap();
+    r.embed("mock/hash-8", None, &texts(&["a", "b"]))
+        .await
+        .unwrap();
+    r.embed("mock/hash-8", None, &texts(&["b", "a", "c"]))
+        .await
+        .unwrap();
     let st = r.stats();
     assert_eq!(st.texts_sent, 3);
     assert_eq!(st.cache_hits, 2);
@@ -177,6 +267,8 @@ fn the_stub_runs_outside_a_runtime_too() {
     let models = tempfile::tempdir().unwrap();
     let r = Registry::new(config(&stub, &models));
     r.set_variable(HF_KEY_VAR, "k");
-    let v = rt.block_on(r.embed("huggingface/m/x", None, &texts(&["hello"]))).unwrap();
+    let v = rt
+        .block_on(r.embed("huggingface/m/x", None, &texts(&["hello"])))
+        .unwrap();
     assert_eq!(v, vec![Stub::vector("hello", 3)]);
 }

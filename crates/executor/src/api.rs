@@ -30,7 +30,11 @@ pub struct ResultSet {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     Rows(ResultSet),
-    Ok { affected_rows: u64, last_insert_id: u64, info: String },
+    Ok {
+        affected_rows: u64,
+        last_insert_id: u64,
+        info: String,
+    },
 }
 
 /// Server status bits the OK/EOF packets carry.

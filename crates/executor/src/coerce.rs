@@ -24,29 +24,48 @@ pub fn coerce(v: Value, col: &ColumnDef, row: usize) -> Result<Value> {
             let n = integer_of(&v).ok_or_else(|| incorrect("integer", &v))?;
             let (lo, hi) = width.range(*unsigned);
             if n < lo || n > hi {
-                return Err(Error::OutOfRange { column: name(), row });
+                return Err(Error::OutOfRange {
+                    column: name(),
+                    row,
+                });
             }
-            if *unsigned { Value::UInt(n as u64) } else { Value::Int(n as i64) }
+            if *unsigned {
+                Value::UInt(n as u64)
+            } else {
+                Value::Int(n as i64)
+            }
         }
         DataType::Bool => {
             let n = integer_of(&v).ok_or_else(|| incorrect("integer", &v))?;
             if !(-128..=127).contains(&n) {
-                return Err(Error::OutOfRange { column: name(), row });
+                return Err(Error::OutOfRange {
+                    column: name(),
+                    row,
+                });
             }
             Value::Int(n as i64)
         }
         DataType::Float | DataType::Double => {
             let f = match &v {
-                Value::Str(s) => s.trim().parse::<f64>().map_err(|_| incorrect("double", &v))?,
+                Value::Str(s) => s
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| incorrect("double", &v))?,
                 Value::Vector(_) => return Err(incorrect("double", &v)),
                 other => convert::to_f64(other)?.unwrap_or(0.0),
             };
             if !f.is_finite() {
-                return Err(Error::OutOfRange { column: name(), row });
+                return Err(Error::OutOfRange {
+                    column: name(),
+                    row,
+                });
             }
             if col.data_type == DataType::Float {
                 if f.abs() > f32::MAX as f64 {
-                    return Err(Error::OutOfRange { column: name(), row });
+                    return Err(Error::OutOfRange {
+                        column: name(),
+                        row,
+                    });
                 }
                 Value::Float(f as f32)
             } else {
@@ -61,32 +80,48 @@ pub fn coerce(v: Value, col: &ColumnDef, row: usize) -> Result<Value> {
                 Value::Vector(_) => return Err(incorrect("decimal", &v)),
                 other => convert::to_decimal(other)?.unwrap_or(Decimal::ZERO),
             };
-            let mut d = d.round_dp_with_strategy(*scale as u32, RoundingStrategy::MidpointAwayFromZero);
+            let mut d =
+                d.round_dp_with_strategy(*scale as u32, RoundingStrategy::MidpointAwayFromZero);
             d.rescale(*scale as u32);
             let int_digits = (*precision as i64 - *scale as i64).max(0) as u32;
-            let limit = Decimal::from(10u64.pow(int_digits.min(18))) * Decimal::from(10u64.pow(int_digits.saturating_sub(18).min(10)));
+            let limit = Decimal::from(10u64.pow(int_digits.min(18)))
+                * Decimal::from(10u64.pow(int_digits.saturating_sub(18).min(10)));
             if d.trunc().abs() >= limit {
-                return Err(Error::OutOfRange { column: name(), row });
+                return Err(Error::OutOfRange {
+                    column: name(),
+                    row,
+                });
             }
             Value::Decimal(d)
         }
         t @ (DataType::Char(_) | DataType::VarChar(_) | DataType::Text(_)) => {
             let s = match &v {
                 Value::Str(s) => s.clone(),
-                Value::Bytes(b) => String::from_utf8(b.clone()).map_err(|_| incorrect("string", &Value::Str(hex(b))))?,
+                Value::Bytes(b) => String::from_utf8(b.clone())
+                    .map_err(|_| incorrect("string", &Value::Str(hex(b))))?,
                 other => other.to_text().unwrap_or_default(),
             };
             let max = t.max_len().unwrap_or(usize::MAX);
-            let len = if matches!(t, DataType::Text(_)) { s.len() } else { s.chars().count() };
+            let len = if matches!(t, DataType::Text(_)) {
+                s.len()
+            } else {
+                s.chars().count()
+            };
             if len > max {
-                return Err(Error::DataTooLong { column: name(), row });
+                return Err(Error::DataTooLong {
+                    column: name(),
+                    row,
+                });
             }
             Value::Str(s)
         }
         t @ (DataType::Binary(_) | DataType::VarBinary(_) | DataType::Blob(_)) => {
             let b = v.to_bytes().unwrap_or_default();
             if b.len() > t.max_len().unwrap_or(usize::MAX) {
-                return Err(Error::DataTooLong { column: name(), row });
+                return Err(Error::DataTooLong {
+                    column: name(),
+                    row,
+                });
             }
             match t {
                 DataType::Binary(n) if b.len() < *n as usize => {
@@ -105,10 +140,12 @@ pub fn coerce(v: Value, col: &ColumnDef, row: usize) -> Result<Value> {
                 None => return Err(datetime_error("date", other, col, row)),
             },
         },
-        DataType::DateTime { fsp } | DataType::Timestamp { fsp } => match convert::to_datetime(&v) {
-            Some((dt, _)) => Value::DateTime(convert::round_fsp(dt, *fsp)),
-            None => return Err(datetime_error("datetime", &v, col, row)),
-        },
+        DataType::DateTime { fsp } | DataType::Timestamp { fsp } => {
+            match convert::to_datetime(&v) {
+                Some((dt, _)) => Value::DateTime(convert::round_fsp(dt, *fsp)),
+                None => return Err(datetime_error("datetime", &v, col, row)),
+            }
+        }
         DataType::Json => match &v {
             Value::Json(_) => v,
             Value::Str(s) => Value::json(crate::eval::cast::parse_json(s)?),
@@ -118,7 +155,8 @@ pub fn coerce(v: Value, col: &ColumnDef, row: usize) -> Result<Value> {
             let vec: Vec<f32> = match &v {
                 Value::Vector(x) => x.to_vec(),
                 Value::Str(s) => tiembed_vector::codec::parse_vector(s).map_err(Error::from)?,
-                Value::Bytes(b) => tiembed_vector::codec::parse_vector(&String::from_utf8_lossy(b)).map_err(Error::from)?,
+                Value::Bytes(b) => tiembed_vector::codec::parse_vector(&String::from_utf8_lossy(b))
+                    .map_err(Error::from)?,
                 other => {
                     return Err(Error::other(format!(
                         "cannot convert datum from {} to type vector",
@@ -136,7 +174,12 @@ pub fn coerce(v: Value, col: &ColumnDef, row: usize) -> Result<Value> {
 }
 
 fn datetime_error(kind: &str, v: &Value, col: &ColumnDef, row: usize) -> Error {
-    Error::IncorrectValue { kind: kind.into(), value: v.to_text().unwrap_or_default(), column: col.name.clone(), row }
+    Error::IncorrectValue {
+        kind: kind.into(),
+        value: v.to_text().unwrap_or_default(),
+        column: col.name.clone(),
+        row,
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -152,14 +195,19 @@ fn integer_of(v: &Value) -> Option<i128> {
             if let Ok(i) = t.parse::<i128>() {
                 return Some(i);
             }
-            let d = Decimal::from_str_exact(t).ok().or_else(|| t.parse::<f64>().ok().and_then(Decimal::from_f64_retain))?;
-            d.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i128()
+            let d = Decimal::from_str_exact(t)
+                .ok()
+                .or_else(|| t.parse::<f64>().ok().and_then(Decimal::from_f64_retain))?;
+            d.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                .to_i128()
         }
         Value::Vector(_) | Value::Json(_) => None,
         other => match convert::to_num(other).ok()?? {
             Num::Int(i) => Some(i as i128),
             Num::UInt(u) => Some(u as i128),
-            Num::Dec(d) => d.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i128(),
+            Num::Dec(d) => d
+                .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                .to_i128(),
             Num::Float(f) => {
                 if !f.is_finite() || f.abs() > 1e38 {
                     Some(if f > 0.0 { i128::MAX } else { i128::MIN })

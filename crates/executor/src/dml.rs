@@ -46,10 +46,24 @@ fn default_value(st: &StmtState, c: &ColumnDef, row: usize) -> Result<Value> {
 
 /// Fills EMBED_TEXT columns of `rows` (only those marked in `dirty`) with one
 /// batched embedding call per column.
-fn fill_embeddings(st: &StmtState, table: &TableDef, rows: &mut [Row], dirty: &[bool]) -> Result<()> {
+fn fill_embeddings(
+    st: &StmtState,
+    table: &TableDef,
+    rows: &mut [Row],
+    dirty: &[bool],
+) -> Result<()> {
     for (ci, col) in table.columns.iter().enumerate() {
-        let Some(Generated::Embed { model, source, options }) = &col.generated else { continue };
-        let src = table.column_index(source).ok_or_else(|| Error::internal("embed source column vanished"))?;
+        let Some(Generated::Embed {
+            model,
+            source,
+            options,
+        }) = &col.generated
+        else {
+            continue;
+        };
+        let src = table
+            .column_index(source)
+            .ok_or_else(|| Error::internal("embed source column vanished"))?;
         let mut texts = Vec::new();
         let mut targets = Vec::new();
         for (ri, row) in rows.iter_mut().enumerate() {
@@ -77,7 +91,10 @@ fn fill_embeddings(st: &StmtState, table: &TableDef, rows: &mut [Row], dirty: &[
 }
 
 fn has_embed_columns(table: &TableDef) -> bool {
-    table.columns.iter().any(|c| matches!(c.generated, Some(Generated::Embed { .. })))
+    table
+        .columns
+        .iter()
+        .any(|c| matches!(c.generated, Some(Generated::Embed { .. })))
 }
 
 fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
@@ -102,12 +119,19 @@ pub fn insert(st: &StmtState, plan: &InsertPlan) -> Result<Output> {
     let source: Vec<Vec<Option<Value>>> = match &plan.source {
         InsertSource::Values(rows) => rows
             .iter()
-            .map(|r| r.iter().map(|e| e.as_ref().map(|e| exec.eval(e, &[])).transpose()).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|e| e.as_ref().map(|e| exec.eval(e, &[])).transpose())
+                    .collect()
+            })
             .collect::<Result<_>>()?,
         InsertSource::Query(p) => {
             let mut folded = p.clone();
             crate::embedding::fold_constant_embeddings(st, &mut folded)?;
-            exec.run(&folded)?.into_iter().map(|r| r.into_iter().map(Some).collect()).collect()
+            exec.run(&folded)?
+                .into_iter()
+                .map(|r| r.into_iter().map(Some).collect())
+                .collect()
         }
     };
 
@@ -136,7 +160,8 @@ pub fn insert(st: &StmtState, plan: &InsertPlan) -> Result<Output> {
     if let Some(ai) = ai {
         let need = rows.iter().filter(|r| is_unset_id(&r[ai])).count() as u64;
         let mut next = if need > 0 {
-            tbl::allocate_auto_increment(st.engine.storage.as_ref(), table.id, need).map_err(storage_err)?
+            tbl::allocate_auto_increment(st.engine.storage.as_ref(), table.id, need)
+                .map_err(storage_err)?
         } else {
             0
         };
@@ -151,7 +176,8 @@ pub fn insert(st: &StmtState, plan: &InsertPlan) -> Result<Output> {
             }
         }
         if max_explicit > 0 {
-            tbl::rebase_auto_increment(st.engine.storage.as_ref(), table.id, max_explicit).map_err(storage_err)?;
+            tbl::rebase_auto_increment(st.engine.storage.as_ref(), table.id, max_explicit)
+                .map_err(storage_err)?;
         }
     }
 
@@ -219,7 +245,11 @@ pub fn insert(st: &StmtState, plan: &InsertPlan) -> Result<Output> {
         }
     }
     drop(txn);
-    Ok(Output::Ok { affected_rows: affected, last_insert_id: first_id.unwrap_or(0), info: String::new() })
+    Ok(Output::Ok {
+        affected_rows: affected,
+        last_insert_id: first_id.unwrap_or(0),
+        info: String::new(),
+    })
 }
 
 fn is_unset_id(v: &Value) -> bool {
@@ -248,7 +278,9 @@ fn refresh_generated(st: &StmtState, table: &TableDef, old: &[Value], new: &mut 
 /// Whether any EMBED_TEXT column's source text changed.
 fn embed_dirty(table: &TableDef, old: &[Value], new: &[Value]) -> bool {
     table.columns.iter().any(|c| match &c.generated {
-        Some(Generated::Embed { source, .. }) => table.column_index(source).is_some_and(|s| old[s] != new[s]),
+        Some(Generated::Embed { source, .. }) => {
+            table.column_index(source).is_some_and(|s| old[s] != new[s])
+        }
         _ => false,
     })
 }
@@ -282,7 +314,10 @@ pub fn update(st: &StmtState, plan: &UpdatePlan) -> Result<Output> {
     }
     // Embeddings of changed source texts, batched across rows.
     if has_embed_columns(table) {
-        let dirty: Vec<bool> = changes.iter().map(|(_, o, n)| embed_dirty(table, o, n)).collect();
+        let dirty: Vec<bool> = changes
+            .iter()
+            .map(|(_, o, n)| embed_dirty(table, o, n))
+            .collect();
         let mut news: Vec<Row> = changes.iter().map(|(_, _, n)| n.clone()).collect();
         fill_embeddings(st, table, &mut news, &dirty)?;
         for (c, n) in changes.iter_mut().zip(news) {
@@ -295,7 +330,10 @@ pub fn update(st: &StmtState, plan: &UpdatePlan) -> Result<Output> {
     for (key, old, mut new) in changes {
         if new != old {
             for (ci, c) in table.columns.iter().enumerate() {
-                if c.on_update_now && new[ci] == old[ci] && !plan.assignments.iter().any(|(a, _)| *a == ci) {
+                if c.on_update_now
+                    && new[ci] == old[ci]
+                    && !plan.assignments.iter().any(|(a, _)| *a == ci)
+                {
                     new[ci] = Value::DateTime(st.now);
                 }
             }
@@ -304,7 +342,11 @@ pub fn update(st: &StmtState, plan: &UpdatePlan) -> Result<Output> {
             changed += 1;
         }
     }
-    let affected = if st.info.client_found_rows { matched } else { changed };
+    let affected = if st.info.client_found_rows {
+        matched
+    } else {
+        changed
+    };
     Ok(Output::Ok {
         affected_rows: affected,
         last_insert_id: 0,
@@ -329,5 +371,9 @@ pub fn delete(st: &StmtState, plan: &DeletePlan) -> Result<Output> {
         tbl::delete_row(&mut txn, table, key, &r[..n]).map_err(storage_err)?;
         affected += 1;
     }
-    Ok(Output::Ok { affected_rows: affected, last_insert_id: 0, info: String::new() })
+    Ok(Output::Ok {
+        affected_rows: affected,
+        last_insert_id: 0,
+        info: String::new(),
+    })
 }

@@ -12,11 +12,17 @@ use tiembed_types::{Error, Result, Value};
 
 /// Embeds `texts` with one registry call (the registry batches, dedups and
 /// caches). Runs inside `block_in_place`, so blocking on the future is fine.
-pub fn embed_texts(engine: &Arc<Engine>, model: &str, options: Option<&str>, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+pub fn embed_texts(
+    engine: &Arc<Engine>,
+    model: &str,
+    options: Option<&str>,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>> {
     if texts.is_empty() {
         return Ok(Vec::new());
     }
-    let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::internal("embedding needs a tokio runtime"))?;
+    let handle = tokio::runtime::Handle::try_current()
+        .map_err(|_| Error::internal("embedding needs a tokio runtime"))?;
     let registry = engine.registry.clone();
     let vectors = handle
         .block_on(registry.embed_sql(model, options, texts))
@@ -71,19 +77,36 @@ pub fn fold_constant_embeddings(st: &StmtState, plan: &mut Plan) -> Result<()> {
 
 /// The constant (model, options, text) of an EMBED_TEXT call, if it has one.
 fn constant_call(e: &Expr, exec: &Exec) -> Result<Option<(String, Option<String>, String)>> {
-    let Expr::Call { func: Func::EmbedText, args } = e else { return Ok(None) };
+    let Expr::Call {
+        func: Func::EmbedText,
+        args,
+    } = e
+    else {
+        return Ok(None);
+    };
     if !args.iter().all(is_constant) {
         return Ok(None);
     }
-    let vals = args.iter().map(|a| exec.eval(a, &[])).collect::<Result<Vec<_>>>()?;
+    let vals = args
+        .iter()
+        .map(|a| exec.eval(a, &[]))
+        .collect::<Result<Vec<_>>>()?;
     let (Some(model), Some(text)) = (vals[0].to_text(), vals[1].to_text()) else {
         return Ok(None); // NULL model or text: EMBED_TEXT yields NULL at run time.
     };
-    let options = vals.get(2).and_then(|v| v.to_text()).filter(|s| !s.trim().is_empty());
+    let options = vals
+        .get(2)
+        .and_then(|v| v.to_text())
+        .filter(|s| !s.trim().is_empty());
     Ok(Some((model, options, text)))
 }
 
-fn collect(e: &mut Expr, exec: &Exec, out: &mut Vec<(String, Option<String>, String)>, error: &mut Option<Error>) {
+fn collect(
+    e: &mut Expr,
+    exec: &Exec,
+    out: &mut Vec<(String, Option<String>, String)>,
+    error: &mut Option<Error>,
+) {
     crate::exec::walk(e, &mut |x| {
         if error.is_some() {
             return;
@@ -108,14 +131,17 @@ fn replace(e: &mut Expr, exec: &Exec, results: &[((String, Option<String>, Strin
         }
     }
     match e {
-        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::IsBool { expr, .. } | Expr::Cast { expr, .. } => {
-            replace(expr, exec, results)
-        }
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::IsBool { expr, .. }
+        | Expr::Cast { expr, .. } => replace(expr, exec, results),
         Expr::Binary { left, right, .. } | Expr::Compare { left, right, .. } => {
             replace(left, exec, results);
             replace(right, exec, results);
         }
-        Expr::Between { expr, low, high, .. } => {
+        Expr::Between {
+            expr, low, high, ..
+        } => {
             replace(expr, exec, results);
             replace(low, exec, results);
             replace(high, exec, results);
@@ -128,7 +154,12 @@ fn replace(e: &mut Expr, exec: &Exec, results: &[((String, Option<String>, Strin
             replace(expr, exec, results);
             replace(pattern, exec, results);
         }
-        Expr::Case { operand, whens, else_, .. } => {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+            ..
+        } => {
             if let Some(o) = operand {
                 replace(o, exec, results);
             }
@@ -149,7 +180,10 @@ fn replace(e: &mut Expr, exec: &Exec, results: &[((String, Option<String>, Strin
 pub fn is_constant(e: &Expr) -> bool {
     let mut constant = true;
     crate::exec::walk(e, &mut |x| {
-        if matches!(x, Expr::Column(_) | Expr::OuterColumn { .. } | Expr::Subquery { .. }) {
+        if matches!(
+            x,
+            Expr::Column(_) | Expr::OuterColumn { .. } | Expr::Subquery { .. }
+        ) {
             constant = false;
         }
         if let Expr::Call { func, .. } = x {

@@ -62,7 +62,9 @@ impl Engine {
     pub async fn open(config: EngineConfig) -> Result<Arc<Engine>> {
         let storage: Arc<dyn Storage> = match &config.data_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| Error::other(format!("cannot create data dir {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::other(format!("cannot create data dir {}: {e}", dir.display()))
+                })?;
                 let dir = dir.clone();
                 tokio::task::spawn_blocking(move || tiembed_storage::open_sled(&dir))
                     .await
@@ -78,7 +80,14 @@ impl Engine {
                 registry.set_variable(k, v);
             }
         }
-        tracing::info!(tables = catalog.databases.values().map(|d| d.tables.len()).sum::<usize>(), "engine opened");
+        tracing::info!(
+            tables = catalog
+                .databases
+                .values()
+                .map(|d| d.tables.len())
+                .sum::<usize>(),
+            "engine opened"
+        );
         Ok(Arc::new(Engine {
             config,
             storage,
@@ -99,14 +108,23 @@ impl Engine {
     }
 
     pub fn new_session(self: &Arc<Self>, connection_id: u32, user: &str) -> Session {
-        self.connections.lock().insert(connection_id, ConnectionInfo { id: connection_id, user: user.to_string(), db: None });
+        self.connections.lock().insert(
+            connection_id,
+            ConnectionInfo {
+                id: connection_id,
+                user: user.to_string(),
+                db: None,
+            },
+        );
         Session::new(self.clone(), connection_id, user)
     }
 
     /// Flushes storage; called on graceful shutdown.
     pub async fn shutdown(&self) -> Result<()> {
         let storage = self.storage.clone();
-        tokio::task::spawn_blocking(move || storage.flush()).await.map_err(Error::internal)??;
+        tokio::task::spawn_blocking(move || storage.flush())
+            .await
+            .map_err(Error::internal)??;
         Ok(())
     }
 
@@ -135,13 +153,22 @@ impl Engine {
             "version" => self.config.version.clone(),
             "port" => self.config.port.to_string(),
             "tidb_version" => crate::session::tidb_version_text(&self.config.version),
-            "datadir" => self.config.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+            "datadir" => self
+                .config
+                .data_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
             _ => var.default.to_string(),
         }
     }
 
     /// SET GLOBAL: validated, persisted durably, applied.
-    pub(crate) fn set_global(&self, var: &'static sysvars::Var, value: Option<String>) -> Result<()> {
+    pub(crate) fn set_global(
+        &self,
+        var: &'static sysvars::Var,
+        value: Option<String>,
+    ) -> Result<()> {
         let write = tiembed_storage::sysvar_write(var.name, value.as_deref());
         self.storage.commit(vec![write])?;
         {
@@ -152,23 +179,38 @@ impl Engine {
             };
         }
         if var.name.starts_with("tidb_exp_embed_") {
-            self.registry.set_variable(var.name, value.as_deref().unwrap_or(""));
+            self.registry
+                .set_variable(var.name, value.as_deref().unwrap_or(""));
         }
         Ok(())
     }
 
     /// `@@x`, `@@session.x`, `@@global.x` for a session.
-    pub(crate) fn read_sysvar(&self, info: &SessionInfo, name: &str, scope: VarScope) -> Result<Value> {
-        let var = sysvars::lookup(name).ok_or_else(|| Error::UnknownSystemVariable(name.to_string()))?;
+    pub(crate) fn read_sysvar(
+        &self,
+        info: &SessionInfo,
+        name: &str,
+        scope: VarScope,
+    ) -> Result<Value> {
+        let var =
+            sysvars::lookup(name).ok_or_else(|| Error::UnknownSystemVariable(name.to_string()))?;
         let stored = match (scope, var.scope) {
             (VarScope::Global, Scope::SessionOnly) => {
-                return Err(Error::other(format!("Variable '{}' is a SESSION variable", var.name)))
+                return Err(Error::other(format!(
+                    "Variable '{}' is a SESSION variable",
+                    var.name
+                )))
             }
             (VarScope::Session, Scope::GlobalOnly) => {
-                return Err(Error::other(format!("Variable '{}' is a GLOBAL variable", var.name)))
+                return Err(Error::other(format!(
+                    "Variable '{}' is a GLOBAL variable",
+                    var.name
+                )))
             }
             (VarScope::Global, _) | (_, Scope::GlobalOnly) => self.global_value(var),
-            _ => info.session_value(var).unwrap_or_else(|| self.global_value(var)),
+            _ => info
+                .session_value(var)
+                .unwrap_or_else(|| self.global_value(var)),
         };
         Ok(sysvars::read(var, &stored))
     }

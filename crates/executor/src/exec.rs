@@ -11,7 +11,9 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
-use tiembed_sql::plan::{Access, AggCall, AggFunc, JoinKind, Plan, SortKey, SubqueryPlan, WindowCall, WindowFunc};
+use tiembed_sql::plan::{
+    Access, AggCall, AggFunc, JoinKind, Plan, SortKey, SubqueryPlan, WindowCall, WindowFunc,
+};
 use tiembed_sql::{CmpOp, Expr, Func, SubqueryKind, VarScope};
 use tiembed_storage::{table as tbl, Transaction};
 use tiembed_types::{Catalog, Collation, DataType, Error, Result, TableDef, Value};
@@ -70,7 +72,10 @@ pub struct Exec<'s, 'r> {
 
 impl<'s, 'r> Exec<'s, 'r> {
     pub fn new(st: &'s StmtState<'s>) -> Exec<'s, 'r> {
-        Exec { st, outer: Vec::new() }
+        Exec {
+            st,
+            outer: Vec::new(),
+        }
     }
 
     pub fn eval(&self, e: &Expr, row: &[Value]) -> Result<Value> {
@@ -91,11 +96,25 @@ impl<'s, 'r> Exec<'s, 'r> {
     fn run_limited(&self, plan: &Plan, want: Option<usize>) -> Result<Vec<Row>> {
         match plan {
             Plan::Dual => Ok(vec![Vec::new()]),
-            Plan::Values { rows, .. } => rows.iter().map(|r| r.iter().map(|e| self.eval(e, &[])).collect()).collect(),
-            Plan::Scan { table, access, with_key, .. } => self.scan(table, access, *with_key, None, want),
+            Plan::Values { rows, .. } => rows
+                .iter()
+                .map(|r| r.iter().map(|e| self.eval(e, &[])).collect())
+                .collect(),
+            Plan::Scan {
+                table,
+                access,
+                with_key,
+                ..
+            } => self.scan(table, access, *with_key, None, want),
             Plan::System { table, .. } => crate::show::system_rows(self, *table),
             Plan::Filter { input, predicate } => {
-                if let Plan::Scan { table, access, with_key, .. } = input.as_ref() {
+                if let Plan::Scan {
+                    table,
+                    access,
+                    with_key,
+                    ..
+                } = input.as_ref()
+                {
                     return self.scan(table, access, *with_key, Some(predicate), want);
                 }
                 let rows = self.run(input)?;
@@ -112,10 +131,17 @@ impl<'s, 'r> Exec<'s, 'r> {
             }
             Plan::Project { input, exprs, .. } => {
                 let rows = self.run_limited(input, want)?;
-                rows.iter().map(|r| exprs.iter().map(|e| self.eval(e, r)).collect()).collect()
+                rows.iter()
+                    .map(|r| exprs.iter().map(|e| self.eval(e, r)).collect())
+                    .collect()
             }
             Plan::Rename { input, .. } => self.run_limited(input, want),
-            Plan::Aggregate { input, group_by, aggs, .. } => {
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+                ..
+            } => {
                 let rows = self.run(input)?;
                 self.aggregate(&rows, group_by, aggs)
             }
@@ -127,7 +153,11 @@ impl<'s, 'r> Exec<'s, 'r> {
                 let rows = self.run(input)?;
                 self.sort(rows, keys, None)
             }
-            Plan::Limit { input, limit, offset } => {
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
                 let offset = *offset as usize;
                 let keep = limit.map(|l| l as usize);
                 let need = keep.map(|k| k.saturating_add(offset));
@@ -138,20 +168,45 @@ impl<'s, 'r> Exec<'s, 'r> {
                     }
                     other => self.run_limited(other, need)?,
                 };
-                Ok(rows.into_iter().skip(offset).take(keep.unwrap_or(usize::MAX)).collect())
+                Ok(rows
+                    .into_iter()
+                    .skip(offset)
+                    .take(keep.unwrap_or(usize::MAX))
+                    .collect())
             }
             Plan::Distinct { input, width } => {
                 let rows = self.run(input)?;
                 let mut seen = HashSet::new();
                 Ok(rows
                     .into_iter()
-                    .filter(|r| seen.insert(r[..*width].iter().map(|v| group_key(v, Collation::default())).collect::<Vec<_>>()))
+                    .filter(|r| {
+                        seen.insert(
+                            r[..*width]
+                                .iter()
+                                .map(|v| group_key(v, Collation::default()))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
                     .collect())
             }
-            Plan::Join { left, right, kind, on, columns } => {
+            Plan::Join {
+                left,
+                right,
+                kind,
+                on,
+                columns,
+            } => {
                 let l = self.run(left)?;
                 let r = self.run(right)?;
-                self.join(l, r, *kind, on.as_ref(), left.columns().len(), right.columns().len(), columns.len())
+                self.join(
+                    l,
+                    r,
+                    *kind,
+                    on.as_ref(),
+                    left.columns().len(),
+                    right.columns().len(),
+                    columns.len(),
+                )
             }
             Plan::Union { inputs, all, .. } => {
                 let mut out = Vec::new();
@@ -160,7 +215,13 @@ impl<'s, 'r> Exec<'s, 'r> {
                 }
                 if !*all {
                     let mut seen = HashSet::new();
-                    out.retain(|r| seen.insert(r.iter().map(|v| group_key(v, Collation::default())).collect::<Vec<_>>()));
+                    out.retain(|r| {
+                        seen.insert(
+                            r.iter()
+                                .map(|v| group_key(v, Collation::default()))
+                                .collect::<Vec<_>>(),
+                        )
+                    });
                 }
                 Ok(out)
             }
@@ -169,7 +230,14 @@ impl<'s, 'r> Exec<'s, 'r> {
 
     // ---- scans -------------------------------------------------------------
 
-    fn scan(&self, table: &TableDef, access: &Access, with_key: bool, filter: Option<&Expr>, want: Option<usize>) -> Result<Vec<Row>> {
+    fn scan(
+        &self,
+        table: &TableDef,
+        access: &Access,
+        with_key: bool,
+        filter: Option<&Expr>,
+        want: Option<usize>,
+    ) -> Result<Vec<Row>> {
         let txn = self.st.txn.borrow();
         let mut out = Vec::new();
         let push = |key: Vec<u8>, row: Row, out: &mut Vec<Row>| -> Result<bool> {
@@ -226,14 +294,18 @@ impl<'s, 'r> Exec<'s, 'r> {
         match access {
             Access::Full => Ok(Resolved::Full),
             Access::PrimaryKey(tuples) => {
-                let pk = table.primary_key().ok_or_else(|| Error::internal("primary key access without a key"))?;
+                let pk = table
+                    .primary_key()
+                    .ok_or_else(|| Error::internal("primary key access without a key"))?;
                 let mut keys = Vec::new();
                 for tuple in tuples {
                     let mut vals = Vec::new();
                     let mut possible = true;
                     for (e, col) in tuple.iter().zip(&pk.columns) {
                         let v = self.eval(e, &[])?;
-                        let def = table.column(col).ok_or_else(|| Error::internal("pk column"))?;
+                        let def = table
+                            .column(col)
+                            .ok_or_else(|| Error::internal("pk column"))?;
                         match key_value(&v, &def.data_type) {
                             KeyValue::Exact(v) => vals.push(v),
                             KeyValue::NoMatch => possible = false,
@@ -247,11 +319,16 @@ impl<'s, 'r> Exec<'s, 'r> {
                 Ok(Resolved::Keys(keys))
             }
             Access::Index { index, values } => {
-                let idx = table.index(index).cloned().ok_or_else(|| Error::internal("index vanished"))?;
+                let idx = table
+                    .index(index)
+                    .cloned()
+                    .ok_or_else(|| Error::internal("index vanished"))?;
                 let mut vals = Vec::new();
                 for (e, col) in values.iter().zip(&idx.columns) {
                     let v = self.eval(e, &[])?;
-                    let def = table.column(col).ok_or_else(|| Error::internal("index column"))?;
+                    let def = table
+                        .column(col)
+                        .ok_or_else(|| Error::internal("index column"))?;
                     match key_value(&v, &def.data_type) {
                         KeyValue::Exact(v) => vals.push(v),
                         KeyValue::NoMatch => return Ok(Resolved::Nothing),
@@ -281,7 +358,10 @@ impl<'s, 'r> Exec<'s, 'r> {
     fn sort(&self, rows: Vec<Row>, keys: &[SortKey], limit: Option<usize>) -> Result<Vec<Row>> {
         let mut items = Vec::with_capacity(rows.len());
         for (seq, row) in rows.into_iter().enumerate() {
-            let k = keys.iter().map(|k| self.eval(&k.expr, &row)).collect::<Result<Vec<_>>>()?;
+            let k = keys
+                .iter()
+                .map(|k| self.eval(&k.expr, &row))
+                .collect::<Result<Vec<_>>>()?;
             items.push(SortRow { keys: k, seq, row });
         }
         match limit {
@@ -304,8 +384,14 @@ impl<'s, 'r> Exec<'s, 'r> {
         let mut groups: HashMap<Vec<GroupKey>, usize> = HashMap::new();
         let mut states: Vec<(Row, Vec<AggState>)> = Vec::new();
         for row in rows {
-            let keys = group_by.iter().map(|g| self.eval(g, row)).collect::<Result<Vec<_>>>()?;
-            let gk: Vec<GroupKey> = keys.iter().map(|v| group_key(v, Collation::Utf8mb4GeneralCi)).collect();
+            let keys = group_by
+                .iter()
+                .map(|g| self.eval(g, row))
+                .collect::<Result<Vec<_>>>()?;
+            let gk: Vec<GroupKey> = keys
+                .iter()
+                .map(|v| group_key(v, Collation::Utf8mb4GeneralCi))
+                .collect();
             let idx = match groups.get(&gk) {
                 Some(i) => *i,
                 None => {
@@ -361,8 +447,16 @@ impl<'s, 'r> Exec<'s, 'r> {
                 let idxs = &parts[&pk];
                 let mut keyed = Vec::with_capacity(idxs.len());
                 for &i in idxs {
-                    let k = call.order_by.iter().map(|o| self.eval(&o.expr, &rows[i])).collect::<Result<Vec<_>>>()?;
-                    keyed.push(SortRow { keys: k, seq: i, row: Vec::new() });
+                    let k = call
+                        .order_by
+                        .iter()
+                        .map(|o| self.eval(&o.expr, &rows[i]))
+                        .collect::<Result<Vec<_>>>()?;
+                    keyed.push(SortRow {
+                        keys: k,
+                        seq: i,
+                        row: Vec::new(),
+                    });
                 }
                 keyed.sort_by(|a, b| self.compare_rows(a, b, &call.order_by));
                 self.window_partition(call, &rows, &keyed, &mut values)?;
@@ -381,12 +475,17 @@ impl<'s, 'r> Exec<'s, 'r> {
             .collect())
     }
 
-    fn window_partition(&self, call: &WindowCall, rows: &[Row], sorted: &[SortRow], out: &mut [Option<Value>]) -> Result<()> {
+    fn window_partition(
+        &self,
+        call: &WindowCall,
+        rows: &[Row],
+        sorted: &[SortRow],
+        out: &mut [Option<Value>],
+    ) -> Result<()> {
         let peers = |a: &SortRow, b: &SortRow| {
-            call.order_by
-                .iter()
-                .enumerate()
-                .all(|(i, k)| compare_for_sort(&a.keys[i], &b.keys[i], k.collation) == Ordering::Equal)
+            call.order_by.iter().enumerate().all(|(i, k)| {
+                compare_for_sort(&a.keys[i], &b.keys[i], k.collation) == Ordering::Equal
+            })
         };
         let arg = |pos: usize| -> Result<Value> {
             match call.args.first() {
@@ -412,10 +511,17 @@ impl<'s, 'r> Exec<'s, 'r> {
                     WindowFunc::DenseRank => Value::Int(dense),
                     WindowFunc::Lag | WindowFunc::Lead => {
                         let off = match call.args.get(1) {
-                            Some(e) => eval::convert::to_i64(&self.eval(e, &rows[sorted[pos].seq])?)?.unwrap_or(1),
+                            Some(e) => {
+                                eval::convert::to_i64(&self.eval(e, &rows[sorted[pos].seq])?)?
+                                    .unwrap_or(1)
+                            }
                             None => 1,
                         };
-                        let target = if matches!(call.func, WindowFunc::Lag) { pos as i64 - off } else { pos as i64 + off };
+                        let target = if matches!(call.func, WindowFunc::Lag) {
+                            pos as i64 - off
+                        } else {
+                            pos as i64 + off
+                        };
                         if target >= 0 && (target as usize) < sorted.len() {
                             arg(target as usize)?
                         } else {
@@ -428,12 +534,20 @@ impl<'s, 'r> Exec<'s, 'r> {
                     WindowFunc::FirstValue => arg(0)?,
                     WindowFunc::LastValue => {
                         // Default frame: up to the last peer of the current row.
-                        if call.order_by.is_empty() { arg(sorted.len() - 1)? } else { arg(j - 1)? }
+                        if call.order_by.is_empty() {
+                            arg(sorted.len() - 1)?
+                        } else {
+                            arg(j - 1)?
+                        }
                     }
                     WindowFunc::Aggregate(func) => {
                         // Without ORDER BY the frame is the whole partition;
                         // with it, everything up to the current row's peers.
-                        let end = if call.order_by.is_empty() { sorted.len() } else { j };
+                        let end = if call.order_by.is_empty() {
+                            sorted.len()
+                        } else {
+                            j
+                        };
                         let agg = AggCall {
                             func: *func,
                             arg: call.args.first().cloned(),
@@ -463,7 +577,16 @@ impl<'s, 'r> Exec<'s, 'r> {
     // ---- joins -------------------------------------------------------------
 
     #[allow(clippy::too_many_arguments)]
-    fn join(&self, left: Vec<Row>, right: Vec<Row>, kind: JoinKind, on: Option<&Expr>, nleft: usize, nright: usize, _width: usize) -> Result<Vec<Row>> {
+    fn join(
+        &self,
+        left: Vec<Row>,
+        right: Vec<Row>,
+        kind: JoinKind,
+        on: Option<&Expr>,
+        nleft: usize,
+        nright: usize,
+        _width: usize,
+    ) -> Result<Vec<Row>> {
         let (equi, residual) = match on {
             Some(on) if kind != JoinKind::Cross => split_equi(on, nleft),
             _ => (Vec::new(), on.cloned()),
@@ -544,7 +667,11 @@ impl<'s, 'r> Exec<'s, 'r> {
 
     /// Rows of subquery `id` for the current row.
     fn subquery_rows(&self, id: usize, row: &[Value]) -> Result<Rc<Vec<Row>>> {
-        let sq = self.st.subqueries.get(id).ok_or_else(|| Error::internal("unknown subquery"))?;
+        let sq = self
+            .st
+            .subqueries
+            .get(id)
+            .ok_or_else(|| Error::internal("unknown subquery"))?;
         if !sq.correlated {
             if let Some(r) = self.st.subquery_cache.borrow().get(&id) {
                 return Ok(r.clone());
@@ -600,7 +727,9 @@ fn key_value(v: &Value, t: &DataType) -> KeyValue {
             };
             match n {
                 Some(n) if unsigned && n >= 0 => KeyValue::Exact(Value::UInt(n as u64)),
-                Some(n) if !unsigned && n >= i64::MIN as i128 && n <= i64::MAX as i128 => KeyValue::Exact(Value::Int(n as i64)),
+                Some(n) if !unsigned && n >= i64::MIN as i128 && n <= i64::MAX as i128 => {
+                    KeyValue::Exact(Value::Int(n as i64))
+                }
                 _ => KeyValue::NoMatch,
             }
         }
@@ -635,7 +764,13 @@ fn split_equi(on: &Expr, nleft: usize) -> (Vec<(Expr, Expr, Collation)>, Option<
     let mut equi = Vec::new();
     let mut rest: Option<Expr> = None;
     for c in conjuncts(on) {
-        if let Expr::Compare { op: CmpOp::Eq, left, right, collation } = c {
+        if let Expr::Compare {
+            op: CmpOp::Eq,
+            left,
+            right,
+            collation,
+        } = c
+        {
             match (side(left, nleft), side(right, nleft)) {
                 (Some(true), Some(false)) => {
                     equi.push(((**left).clone(), (**right).clone(), *collation));
@@ -650,7 +785,11 @@ fn split_equi(on: &Expr, nleft: usize) -> (Vec<(Expr, Expr, Collation)>, Option<
         }
         rest = Some(match rest {
             None => c.clone(),
-            Some(r) => Expr::Binary { op: tiembed_sql::BinaryOp::And, left: Box::new(r), right: Box::new(c.clone()) },
+            Some(r) => Expr::Binary {
+                op: tiembed_sql::BinaryOp::And,
+                left: Box::new(r),
+                right: Box::new(c.clone()),
+            },
         });
     }
     (equi, rest)
@@ -658,7 +797,11 @@ fn split_equi(on: &Expr, nleft: usize) -> (Vec<(Expr, Expr, Collation)>, Option<
 
 fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match e {
-        Expr::Binary { op: tiembed_sql::BinaryOp::And, left, right } => {
+        Expr::Binary {
+            op: tiembed_sql::BinaryOp::And,
+            left,
+            right,
+        } => {
             let mut v = conjuncts(left);
             v.extend(conjuncts(right));
             v
@@ -671,12 +814,17 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
 pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match e {
-        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::IsBool { expr, .. } | Expr::Cast { expr, .. } => walk(expr, f),
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::IsBool { expr, .. }
+        | Expr::Cast { expr, .. } => walk(expr, f),
         Expr::Binary { left, right, .. } | Expr::Compare { left, right, .. } => {
             walk(left, f);
             walk(right, f);
         }
-        Expr::Between { expr, low, high, .. } => {
+        Expr::Between {
+            expr, low, high, ..
+        } => {
             walk(expr, f);
             walk(low, f);
             walk(high, f);
@@ -689,7 +837,12 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk(expr, f);
             walk(pattern, f);
         }
-        Expr::Case { operand, whens, else_, .. } => {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+            ..
+        } => {
             if let Some(o) = operand {
                 walk(o, f);
             }
@@ -702,7 +855,10 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             }
         }
         Expr::Call { args, .. } => args.iter().for_each(|x| walk(x, f)),
-        Expr::Subquery { kind: SubqueryKind::In { expr, .. }, .. } => walk(expr, f),
+        Expr::Subquery {
+            kind: SubqueryKind::In { expr, .. },
+            ..
+        } => walk(expr, f),
         _ => {}
     }
 }
@@ -721,7 +877,11 @@ pub fn pad_row(table: &TableDef, mut row: Row) -> Row {
 /// `a <op> b` with SQL semantics (via the evaluator, so types and
 /// overflow rules are exactly those of the expression language).
 fn binary(op: tiembed_sql::BinaryOp, a: Value, b: Value, ctx: &Exec) -> Result<Value> {
-    let e = Expr::Binary { op, left: Box::new(Expr::Literal(a)), right: Box::new(Expr::Literal(b)) };
+    let e = Expr::Binary {
+        op,
+        left: Box::new(Expr::Literal(a)),
+        right: Box::new(Expr::Literal(b)),
+    };
     ctx.eval(&e, &[])
 }
 
@@ -738,7 +898,14 @@ struct AggState {
 
 impl AggState {
     fn new(call: &AggCall) -> AggState {
-        AggState { count: 0, acc: None, sq: 0.0, sum_f: 0.0, seen: call.distinct.then(HashSet::new), parts: Vec::new() }
+        AggState {
+            count: 0,
+            acc: None,
+            sq: 0.0,
+            sum_f: 0.0,
+            seen: call.distinct.then(HashSet::new),
+            parts: Vec::new(),
+        }
     }
 
     fn update(&mut self, call: &AggCall, v: Option<Value>, ctx: &Exec) -> Result<()> {
@@ -778,7 +945,11 @@ impl AggState {
                     None => true,
                     Some(cur) => {
                         let o = compare_for_sort(&v, cur, Collation::default());
-                        if call.func == AggFunc::Min { o == Ordering::Less } else { o == Ordering::Greater }
+                        if call.func == AggFunc::Min {
+                            o == Ordering::Less
+                        } else {
+                            o == Ordering::Greater
+                        }
                     }
                 };
                 if replace {
@@ -798,7 +969,11 @@ impl AggState {
                     _ if call.func == AggFunc::BitAnd => u64::MAX,
                     _ => 0,
                 };
-                self.acc = Some(Value::UInt(if call.func == AggFunc::BitAnd { cur & x } else { cur | x }));
+                self.acc = Some(Value::UInt(if call.func == AggFunc::BitAnd {
+                    cur & x
+                } else {
+                    cur | x
+                }));
             }
             AggFunc::StdDev | AggFunc::Variance => {
                 let f = eval::convert::to_f64(&v)?.unwrap_or(0.0);
@@ -816,7 +991,12 @@ impl AggState {
             AggFunc::Avg => match self.acc {
                 None => Value::Null,
                 Some(Value::Double(d)) => Value::Double(d / self.count as f64),
-                Some(acc) => binary(tiembed_sql::BinaryOp::Divide, acc, Value::Int(self.count), ctx)?,
+                Some(acc) => binary(
+                    tiembed_sql::BinaryOp::Divide,
+                    acc,
+                    Value::Int(self.count),
+                    ctx,
+                )?,
             },
             AggFunc::Min | AggFunc::Max | AggFunc::AnyValue => self.acc.unwrap_or(Value::Null),
             AggFunc::GroupConcat => {
@@ -835,7 +1015,11 @@ impl AggState {
                     let n = self.count as f64;
                     let mean = self.sum_f / n;
                     let var = (self.sq / n - mean * mean).max(0.0);
-                    Value::Double(if call.func == AggFunc::StdDev { var.sqrt() } else { var })
+                    Value::Double(if call.func == AggFunc::StdDev {
+                        var.sqrt()
+                    } else {
+                        var
+                    })
                 }
             }
         })
@@ -844,11 +1028,20 @@ impl AggState {
 
 impl EvalContext for Exec<'_, '_> {
     fn param(&self, index: usize) -> Result<Value> {
-        self.st.params.get(index).cloned().ok_or_else(|| Error::WrongArguments("mysqld_stmt_execute".into()))
+        self.st
+            .params
+            .get(index)
+            .cloned()
+            .ok_or_else(|| Error::WrongArguments("mysqld_stmt_execute".into()))
     }
 
     fn user_var(&self, name: &str) -> Value {
-        self.st.info.user_vars.get(name).cloned().unwrap_or(Value::Null)
+        self.st
+            .info
+            .user_vars
+            .get(name)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     fn sys_var(&self, name: &str, scope: VarScope) -> Result<Value> {
@@ -881,7 +1074,11 @@ impl EvalContext for Exec<'_, '_> {
                 let rows = self.subquery_rows(id, row)?;
                 Ok(Value::Int((rows.is_empty() == *negated) as i64))
             }
-            SubqueryKind::In { expr, negated, collation } => {
+            SubqueryKind::In {
+                expr,
+                negated,
+                collation,
+            } => {
                 let x = self.eval(expr, row)?;
                 let correlated = self.st.subqueries.get(id).is_some_and(|s| s.correlated);
                 let (found, any_null, empty) = if correlated {
@@ -922,7 +1119,10 @@ impl EvalContext for Exec<'_, '_> {
 
     fn embed(&self, model: &str, text: &str, options: Option<&str>) -> Result<Value> {
         let v = crate::embedding::embed_texts(self.st.engine, model, options, &[text.to_string()])?;
-        Ok(v.into_iter().next().map(Value::vector).unwrap_or(Value::Null))
+        Ok(v.into_iter()
+            .next()
+            .map(Value::vector)
+            .unwrap_or(Value::Null))
     }
 
     fn info(&self, func: Func) -> Result<Value> {
@@ -940,7 +1140,12 @@ impl EvalContext for Exec<'_, '_> {
 
 impl Exec<'_, '_> {
     /// The hash set of an uncorrelated `IN (subquery)`; the flag says a NULL was present.
-    fn in_set(&self, id: usize, collation: Collation, row: &[Value]) -> Result<Rc<(HashSet<GroupKey>, bool)>> {
+    fn in_set(
+        &self,
+        id: usize,
+        collation: Collation,
+        row: &[Value],
+    ) -> Result<Rc<(HashSet<GroupKey>, bool)>> {
         if let Some(s) = self.st.in_sets.borrow().get(&id) {
             return Ok(s.clone());
         }

@@ -46,7 +46,9 @@ impl SessionInfo {
 
     fn autocommit(&self, engine: &Engine) -> bool {
         let var = sysvars::lookup("autocommit").expect("autocommit exists");
-        self.session_value(var).unwrap_or_else(|| engine.global_value(var)) == "ON"
+        self.session_value(var)
+            .unwrap_or_else(|| engine.global_value(var))
+            == "ON"
     }
 }
 
@@ -137,8 +139,13 @@ impl Session {
             Statement::Sql { stmt, .. } => match stmt.as_ref() {
                 ast::Statement::Query(q) => {
                     let catalog = self.engine.catalog();
-                    let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
-                    bind::bind_query(&ctx, q).map(|p| column_infos(p.plan.columns())).unwrap_or_default()
+                    let ctx = BindContext {
+                        catalog: &catalog,
+                        current_db: self.info.db.as_deref(),
+                    };
+                    bind::bind_query(&ctx, q)
+                        .map(|p| column_infos(p.plan.columns()))
+                        .unwrap_or_default()
                 }
                 _ => Vec::new(),
             },
@@ -146,8 +153,18 @@ impl Session {
         };
         let id = self.next_stmt_id;
         self.next_stmt_id = self.next_stmt_id.wrapping_add(1).max(1);
-        self.prepared.insert(id, Prepared { statement, param_count });
-        Ok(PreparedInfo { id, param_count, columns })
+        self.prepared.insert(
+            id,
+            Prepared {
+                statement,
+                param_count,
+            },
+        );
+        Ok(PreparedInfo {
+            id,
+            param_count,
+            columns,
+        })
     }
 
     pub async fn execute_prepared(&mut self, id: u32, params: Vec<Value>) -> Result<Output> {
@@ -159,7 +176,12 @@ impl Session {
                     }
                     p.statement.clone()
                 }
-                None => return Err(Error::UnknownStatement(id.to_string(), "mysqld_stmt_execute".into())),
+                None => {
+                    return Err(Error::UnknownStatement(
+                        id.to_string(),
+                        "mysqld_stmt_execute".into(),
+                    ))
+                }
             };
             self.run(&stmt, &params)
         })
@@ -179,9 +201,19 @@ impl Session {
         if !self.engine.database_exists(db) {
             return Err(Error::UnknownDatabase(db.to_string()));
         }
-        let name = self.engine.catalog().database(db).map(|d| d.name.clone()).unwrap_or_else(|| db.to_string());
+        let name = self
+            .engine
+            .catalog()
+            .database(db)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| db.to_string());
         self.info.db = Some(name.clone());
-        if let Some(c) = self.engine.connections.lock().get_mut(&self.info.connection_id) {
+        if let Some(c) = self
+            .engine
+            .connections
+            .lock()
+            .get_mut(&self.info.connection_id)
+        {
             c.db = Some(name);
         }
         Ok(())
@@ -195,7 +227,10 @@ impl Session {
     pub fn field_list(&self, table: &str) -> Result<Vec<ColumnInfo>> {
         let db = self.info.db.as_deref().ok_or(Error::NoDatabaseSelected)?;
         let catalog = self.engine.catalog();
-        let t = catalog.table(db, table).ok_or_else(|| Error::NoSuchTable { db: db.to_string(), table: table.to_string() })?;
+        let t = catalog.table(db, table).ok_or_else(|| Error::NoSuchTable {
+            db: db.to_string(),
+            table: table.to_string(),
+        })?;
         let plan = scan_columns(t);
         Ok(column_infos(&plan))
     }
@@ -207,7 +242,10 @@ impl Session {
 
     pub fn status(&self) -> StatusFlags {
         let autocommit = self.info.autocommit(&self.engine);
-        StatusFlags { autocommit, in_transaction: self.in_begin || (!autocommit && self.txn.is_some()) }
+        StatusFlags {
+            autocommit,
+            in_transaction: self.in_begin || (!autocommit && self.txn.is_some()),
+        }
     }
 
     /// Warnings left by the last statement (the OK/EOF warning count).
@@ -223,7 +261,10 @@ impl Session {
     pub fn close(&mut self) {
         self.txn = None;
         self.in_begin = false;
-        self.engine.connections.lock().remove(&self.info.connection_id);
+        self.engine
+            .connections
+            .lock()
+            .remove(&self.info.connection_id);
     }
 
     // ---- dispatch ------------------------------------------------------------
@@ -255,16 +296,31 @@ impl Session {
         }
     }
 
-    fn dispatch_sql(&mut self, stmt: &ast::Statement, flags: &parse::TidbFlags, params: &[Value]) -> Result<Output> {
+    fn dispatch_sql(
+        &mut self,
+        stmt: &ast::Statement,
+        flags: &parse::TidbFlags,
+        params: &[Value],
+    ) -> Result<Output> {
         use ast::Statement as S;
         match stmt {
             S::Query(q) => self.query(q, params),
             S::Insert(ins) => {
                 let catalog = self.engine.catalog();
-                let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
+                let ctx = BindContext {
+                    catalog: &catalog,
+                    current_db: self.info.db.as_deref(),
+                };
                 let plan = bind::bind_insert(&ctx, ins)?;
-                let out = self.in_txn(params, &plan.subqueries.clone(), |st| crate::dml::insert(st, &plan))?;
-                if let Output::Ok { last_insert_id, affected_rows, .. } = &out {
+                let out = self.in_txn(params, &plan.subqueries.clone(), |st| {
+                    crate::dml::insert(st, &plan)
+                })?;
+                if let Output::Ok {
+                    last_insert_id,
+                    affected_rows,
+                    ..
+                } = &out
+                {
                     if *last_insert_id > 0 {
                         self.info.last_insert_id = *last_insert_id;
                     }
@@ -274,15 +330,25 @@ impl Session {
             }
             S::Update(u) => {
                 let catalog = self.engine.catalog();
-                let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
+                let ctx = BindContext {
+                    catalog: &catalog,
+                    current_db: self.info.db.as_deref(),
+                };
                 let plan = bind::bind_update(&ctx, u)?;
-                self.in_txn(params, &plan.subqueries.clone(), |st| crate::dml::update(st, &plan))
+                self.in_txn(params, &plan.subqueries.clone(), |st| {
+                    crate::dml::update(st, &plan)
+                })
             }
             S::Delete(d) => {
                 let catalog = self.engine.catalog();
-                let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
+                let ctx = BindContext {
+                    catalog: &catalog,
+                    current_db: self.info.db.as_deref(),
+                };
                 let plan = bind::bind_delete(&ctx, d)?;
-                self.in_txn(params, &plan.subqueries.clone(), |st| crate::dml::delete(st, &plan))
+                self.in_txn(params, &plan.subqueries.clone(), |st| {
+                    crate::dml::delete(st, &plan)
+                })
             }
             S::StartTransaction { .. } => {
                 self.commit()?;
@@ -311,9 +377,9 @@ impl Session {
             S::ExplainTable { table_name, .. } => crate::show::describe(self, table_name),
             S::Explain { statement, .. } => crate::show::explain(self, statement),
             S::Kill { .. } | S::LockTables { .. } | S::UnlockTables => Ok(ok(0)),
-            S::Prepare { .. } | S::Execute { .. } | S::Deallocate { .. } => {
-                Err(Error::NotSupported("SQL-level PREPARE/EXECUTE; use the binary protocol".into()))
-            }
+            S::Prepare { .. } | S::Execute { .. } | S::Deallocate { .. } => Err(
+                Error::NotSupported("SQL-level PREPARE/EXECUTE; use the binary protocol".into()),
+            ),
             _ => {
                 // Everything else is DDL: it commits the open transaction first.
                 self.implicit_commit()?;
@@ -338,7 +404,8 @@ impl Session {
         let st = StmtState::new(&self.engine, catalog, &info, txn, params, subqueries);
         let result = f(&st);
         let (mut txn, warnings) = st.into_txn();
-        self.warnings.extend(warnings.into_iter().map(|(c, m)| ("Warning", c, m)));
+        self.warnings
+            .extend(warnings.into_iter().map(|(c, m)| ("Warning", c, m)));
         if result.is_err() {
             txn.rollback_to(savepoint);
         }
@@ -386,7 +453,10 @@ impl Session {
 
     fn query(&mut self, q: &ast::Query, params: &[Value]) -> Result<Output> {
         let catalog = self.engine.catalog();
-        let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
+        let ctx = BindContext {
+            catalog: &catalog,
+            current_db: self.info.db.as_deref(),
+        };
         let mut plan = bind::bind_query(&ctx, q)?;
         let rs = self.run_query(&mut plan, params)?;
         self.info.found_rows = rs.rows.len() as u64;
@@ -395,7 +465,11 @@ impl Session {
     }
 
     /// Runs a bound query and shapes its result for the client.
-    pub(crate) fn run_query(&mut self, plan: &mut QueryPlan, params: &[Value]) -> Result<ResultSet> {
+    pub(crate) fn run_query(
+        &mut self,
+        plan: &mut QueryPlan,
+        params: &[Value],
+    ) -> Result<ResultSet> {
         let subqueries = std::mem::take(&mut plan.subqueries);
         let p = &mut plan.plan;
         let columns = p.columns().to_vec();
@@ -410,7 +484,10 @@ impl Session {
     /// Evaluates a constant expression (SET values).
     fn eval_standalone(&mut self, e: &ast::Expr) -> Result<Value> {
         let catalog = self.engine.catalog();
-        let ctx = BindContext { catalog: &catalog, current_db: self.info.db.as_deref() };
+        let ctx = BindContext {
+            catalog: &catalog,
+            current_db: self.info.db.as_deref(),
+        };
         let (expr, subqueries) = bind::bind_expr_in(&ctx, e, &[])?;
         self.in_txn(&[], &subqueries, |st| Exec::new(st).eval(&expr, &[]))
     }
@@ -426,20 +503,33 @@ impl Session {
                 }
                 SetItem::Names { charset, collation } => {
                     let cs = charset.to_ascii_lowercase();
-                    if !matches!(cs.as_str(), "utf8mb4" | "utf8" | "utf8mb3" | "latin1" | "binary" | "ascii" | "default") {
+                    if !matches!(
+                        cs.as_str(),
+                        "utf8mb4" | "utf8" | "utf8mb3" | "latin1" | "binary" | "ascii" | "default"
+                    ) {
                         return Err(Error::UnknownCharset(charset.clone()));
                     }
-                    let cs = if cs == "default" { "utf8mb4".to_string() } else { cs };
+                    let cs = if cs == "default" {
+                        "utf8mb4".to_string()
+                    } else {
+                        cs
+                    };
                     let coll = match collation {
                         Some(c) => {
-                            if tiembed_types::Collation::from_name(c).is_none() && !c.to_ascii_lowercase().starts_with(&cs) {
+                            if tiembed_types::Collation::from_name(c).is_none()
+                                && !c.to_ascii_lowercase().starts_with(&cs)
+                            {
                                 return Err(Error::UnknownCollation(c.clone()));
                             }
                             c.to_ascii_lowercase()
                         }
                         None => default_collation(&cs).to_string(),
                     };
-                    for v in ["character_set_client", "character_set_connection", "character_set_results"] {
+                    for v in [
+                        "character_set_client",
+                        "character_set_connection",
+                        "character_set_results",
+                    ] {
                         self.info.vars.insert(v.into(), cs.clone());
                     }
                     self.info.vars.insert("collation_connection".into(), coll);
@@ -462,12 +552,15 @@ impl Session {
     }
 
     fn set_system(&mut self, name: &str, scope: SetScope, value: &SetValue) -> Result<()> {
-        let var = sysvars::lookup(name).ok_or_else(|| Error::UnknownSystemVariable(name.to_string()))?;
+        let var =
+            sysvars::lookup(name).ok_or_else(|| Error::UnknownSystemVariable(name.to_string()))?;
         if var.read_only {
             return Err(Error::ReadOnlyVariable(var.name.into()));
         }
         match (scope, var.scope) {
-            (SetScope::Global, Scope::SessionOnly) => return Err(Error::SessionOnlyVariable(var.name.into())),
+            (SetScope::Global, Scope::SessionOnly) => {
+                return Err(Error::SessionOnlyVariable(var.name.into()))
+            }
             (SetScope::Session | SetScope::Default, Scope::GlobalOnly) => {
                 return Err(Error::GlobalOnlyVariable(var.name.into()))
             }
@@ -489,11 +582,17 @@ impl Session {
                 }
             }
             "div_precision_increment" => {
-                let n = normalized.as_deref().unwrap_or(var.default).parse::<u32>().unwrap_or(4).min(30);
+                let n = normalized
+                    .as_deref()
+                    .unwrap_or(var.default)
+                    .parse::<u32>()
+                    .unwrap_or(4)
+                    .min(30);
                 self.info.div_precision_increment = n;
             }
             "last_insert_id" | "insert_id" => {
-                self.info.last_insert_id = normalized.as_deref().unwrap_or("0").parse().unwrap_or(0);
+                self.info.last_insert_id =
+                    normalized.as_deref().unwrap_or("0").parse().unwrap_or(0);
             }
             _ => {}
         }
@@ -516,12 +615,20 @@ fn default_collation(charset: &str) -> &'static str {
 }
 
 pub(crate) fn ok(affected: u64) -> Output {
-    Output::Ok { affected_rows: affected, last_insert_id: 0, info: String::new() }
+    Output::Ok {
+        affected_rows: affected,
+        last_insert_id: 0,
+        info: String::new(),
+    }
 }
 
 /// `SELECT TIDB_VERSION()`'s multi-line text.
 pub(crate) fn tidb_version_text(version: &str) -> String {
-    let release = version.split("-TiDB-").nth(1).unwrap_or("v8.5.3").trim_end_matches("-serverless");
+    let release = version
+        .split("-TiDB-")
+        .nth(1)
+        .unwrap_or("v8.5.3")
+        .trim_end_matches("-serverless");
     format!(
         "Release Version: {release}\nEdition: Community\nGit Commit Hash: None\nGit Branch: None\nUTC Build Time: None\nGoVersion: None\nRace Enabled: false\nCheck Table Before Drop: false\nStore: tiembed ({} {})",
         env!("CARGO_PKG_NAME"),
@@ -542,7 +649,12 @@ pub(crate) fn info_value(st: &StmtState, func: Func) -> Result<Value> {
         Func::LastInsertId => Value::UInt(info.last_insert_id),
         Func::RowCount => Value::Int(info.row_count),
         Func::FoundRows => Value::UInt(info.found_rows),
-        other => return Err(Error::internal(format!("{} is not an information function", other.name()))),
+        other => {
+            return Err(Error::internal(format!(
+                "{} is not an information function",
+                other.name()
+            )))
+        }
     })
 }
 
@@ -562,7 +674,8 @@ pub(crate) fn column_infos(columns: &[Column]) -> Vec<ColumnInfo> {
             auto_increment: c.auto_increment,
             decimals: match &c.data_type {
                 tiembed_types::DataType::Decimal { scale, .. } => *scale,
-                tiembed_types::DataType::DateTime { fsp } | tiembed_types::DataType::Timestamp { fsp } => *fsp,
+                tiembed_types::DataType::DateTime { fsp }
+                | tiembed_types::DataType::Timestamp { fsp } => *fsp,
                 tiembed_types::DataType::Int { .. } | tiembed_types::DataType::Bool => 0,
                 _ => 31,
             },
@@ -581,7 +694,10 @@ pub(crate) fn result_set(columns: &[Column], rows: Vec<Vec<Value>>) -> ResultSet
                 .collect()
         })
         .collect();
-    ResultSet { columns: column_infos(columns), rows }
+    ResultSet {
+        columns: column_infos(columns),
+        rows,
+    }
 }
 
 fn scan_columns(t: &tiembed_types::TableDef) -> Vec<Column> {
@@ -604,7 +720,9 @@ fn scan_columns(t: &tiembed_types::TableDef) -> Vec<Column> {
             nullable: c.nullable,
             collation: c.collation,
             generated: c.generated.clone(),
-            primary_key: t.primary_key().is_some_and(|p| p.columns.iter().any(|x| x.eq_ignore_ascii_case(&c.name))),
+            primary_key: t
+                .primary_key()
+                .is_some_and(|p| p.columns.iter().any(|x| x.eq_ignore_ascii_case(&c.name))),
             auto_increment: c.auto_increment,
             hidden: false,
         })

@@ -29,11 +29,23 @@ pub struct Var {
 }
 
 const fn v(name: &'static str, scope: Scope, kind: Kind, default: &'static str) -> Var {
-    Var { name, scope, kind, read_only: false, default }
+    Var {
+        name,
+        scope,
+        kind,
+        read_only: false,
+        default,
+    }
 }
 
 const fn ro(name: &'static str, scope: Scope, kind: Kind, default: &'static str) -> Var {
-    Var { name, scope, kind, read_only: true, default }
+    Var {
+        name,
+        scope,
+        kind,
+        read_only: true,
+        default,
+    }
 }
 
 use Kind::*;
@@ -86,7 +98,12 @@ pub static VARS: &[Var] = &[
     v("default_storage_engine", Both, Str, "InnoDB"),
     v("storage_engine", Both, Str, "InnoDB"),
     v("tidb_multi_statement_mode", Both, Str, "OFF"),
-    v("tidb_isolation_read_engines", Both, Str, "tikv,tiflash,tidb"),
+    v(
+        "tidb_isolation_read_engines",
+        Both,
+        Str,
+        "tikv,tiflash,tidb",
+    ),
     v("tidb_enable_vector_index", Both, Bool, "ON"),
     v("cte_max_recursion_depth", Both, Int, "1000"),
     v("windowing_use_high_precision", Both, Bool, "ON"),
@@ -99,7 +116,12 @@ pub static VARS: &[Var] = &[
     ro("lower_case_table_names", GlobalOnly, Int, "2"),
     ro("lower_case_file_system", GlobalOnly, Bool, "ON"),
     ro("version", GlobalOnly, Str, ""),
-    ro("version_comment", GlobalOnly, Str, "TiDB Server (Apache License 2.0) Community Edition, MySQL 8.0 compatible"),
+    ro(
+        "version_comment",
+        GlobalOnly,
+        Str,
+        "TiDB Server (Apache License 2.0) Community Edition, MySQL 8.0 compatible",
+    ),
     ro("version_compile_os", GlobalOnly, Str, "linux"),
     ro("version_compile_machine", GlobalOnly, Str, "x86_64"),
     ro("protocol_version", GlobalOnly, Int, "10"),
@@ -136,7 +158,10 @@ pub fn lookup(name: &str) -> Option<&'static Var> {
 /// Normalises a value being SET, or explains why it is refused.
 pub fn normalize(var: &Var, value: &Value) -> Result<String> {
     let text = value.to_text().unwrap_or_default();
-    let bad = || Error::WrongValueForVariable { name: var.name.into(), value: text.clone() };
+    let bad = || Error::WrongValueForVariable {
+        name: var.name.into(),
+        value: text.clone(),
+    };
     Ok(match var.kind {
         Kind::Bool => match value {
             Value::Int(1) | Value::UInt(1) => "ON".into(),
@@ -150,7 +175,10 @@ pub fn normalize(var: &Var, value: &Value) -> Result<String> {
         Kind::Int => {
             let t = text.trim();
             if t.parse::<i128>().is_err() {
-                return Err(Error::other(format!("Incorrect argument type to variable '{}'", var.name)));
+                return Err(Error::other(format!(
+                    "Incorrect argument type to variable '{}'",
+                    var.name
+                )));
             }
             t.to_string()
         }
@@ -175,7 +203,9 @@ fn normalize_api_base(s: &str) -> Result<String> {
         return Ok(s);
     }
     if !(s.starts_with("https://") || s.starts_with("http://")) {
-        return Err(Error::other("invalid value for tidb_exp_embed_openai_api_base: absolute https URL is required"));
+        return Err(Error::other(
+            "invalid value for tidb_exp_embed_openai_api_base: absolute https URL is required",
+        ));
     }
     if s.contains('?') || s.contains('#') {
         return Err(Error::other("invalid value for tidb_exp_embed_openai_api_base: query parameters and fragments are not allowed"));
@@ -210,7 +240,16 @@ pub fn read(var: &Var, stored: &str) -> Value {
 pub fn show(var: &Var, stored: &str) -> String {
     match var.kind {
         Kind::Secret => mask(stored),
-        _ => read(var, stored).to_text().map(|t| if var.kind == Kind::Bool { stored.to_string() } else { t }).unwrap_or_default(),
+        _ => read(var, stored)
+            .to_text()
+            .map(|t| {
+                if var.kind == Kind::Bool {
+                    stored.to_string()
+                } else {
+                    t
+                }
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -221,7 +260,14 @@ pub fn mask(key: &str) -> String {
     } else if key.len() <= 6 {
         "******".into()
     } else {
-        let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = key
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("******{tail}")
     }
 }
@@ -248,7 +294,10 @@ mod tests {
 
     #[test]
     fn api_base_is_normalised() {
-        assert_eq!(normalize_api_base(" https://x.openai.azure.com/v1/embeddings/ ").unwrap(), "https://x.openai.azure.com/v1");
+        assert_eq!(
+            normalize_api_base(" https://x.openai.azure.com/v1/embeddings/ ").unwrap(),
+            "https://x.openai.azure.com/v1"
+        );
         assert!(normalize_api_base("ftp://x").is_err());
     }
 }

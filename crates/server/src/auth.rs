@@ -53,7 +53,11 @@ pub fn verify_native(password: &str, salt: &[u8], response: &[u8]) -> bool {
     }
     let expected = native_scramble(password.as_bytes(), salt);
     // Constant-time comparison: the scramble must not leak through timing.
-    expected.iter().zip(response).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    expected
+        .iter()
+        .zip(response)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 #[cfg(test)]

@@ -70,14 +70,25 @@ impl WireType {
             T::MYSQL_TYPE_BLOB => (CHARSET_BINARY, 65_535, BLOB | BINARY, 0),
             _ => (CHARSET_UTF8MB4_BIN, 1024, 0, DECIMALS_NOT_FIXED),
         };
-        WireType { ty, charset, length, flags, decimals }
+        WireType {
+            ty,
+            charset,
+            length,
+            flags,
+            decimals,
+        }
     }
 
     fn is_integer(&self) -> bool {
         use ColumnType as T;
         matches!(
             self.ty,
-            T::MYSQL_TYPE_TINY | T::MYSQL_TYPE_SHORT | T::MYSQL_TYPE_INT24 | T::MYSQL_TYPE_LONG | T::MYSQL_TYPE_LONGLONG | T::MYSQL_TYPE_YEAR
+            T::MYSQL_TYPE_TINY
+                | T::MYSQL_TYPE_SHORT
+                | T::MYSQL_TYPE_INT24
+                | T::MYSQL_TYPE_LONG
+                | T::MYSQL_TYPE_LONGLONG
+                | T::MYSQL_TYPE_YEAR
         )
     }
 
@@ -120,11 +131,21 @@ pub fn wire_type(dt: &DataType, decimals: u8) -> WireType {
                 IntWidth::Int => (T::MYSQL_TYPE_LONG, 11, 10),
                 IntWidth::Big => (T::MYSQL_TYPE_LONGLONG, 20, 20),
             };
-            int(ty, if *unsigned { unsigned_len } else { signed_len }, *unsigned)
+            int(
+                ty,
+                if *unsigned { unsigned_len } else { signed_len },
+                *unsigned,
+            )
         }
         DataType::Bool => int(T::MYSQL_TYPE_TINY, 1, false),
-        DataType::Float => WireType { decimals, ..WireType::of_kind(T::MYSQL_TYPE_FLOAT) },
-        DataType::Double => WireType { decimals, ..WireType::of_kind(T::MYSQL_TYPE_DOUBLE) },
+        DataType::Float => WireType {
+            decimals,
+            ..WireType::of_kind(T::MYSQL_TYPE_FLOAT)
+        },
+        DataType::Double => WireType {
+            decimals,
+            ..WireType::of_kind(T::MYSQL_TYPE_DOUBLE)
+        },
         DataType::Decimal { precision, scale } => WireType {
             ty: T::MYSQL_TYPE_NEWDECIMAL,
             charset: CHARSET_BINARY,
@@ -222,12 +243,17 @@ pub fn fits(w: &WireType, v: &Value) -> bool {
     }
     match w.ty {
         T::MYSQL_TYPE_FLOAT => matches!(v, Value::Float(_)),
-        T::MYSQL_TYPE_DOUBLE => matches!(v, Value::Float(_) | Value::Double(_) | Value::Int(_) | Value::UInt(_)),
+        T::MYSQL_TYPE_DOUBLE => matches!(
+            v,
+            Value::Float(_) | Value::Double(_) | Value::Int(_) | Value::UInt(_)
+        ),
         T::MYSQL_TYPE_NEWDECIMAL | T::MYSQL_TYPE_DECIMAL => {
             matches!(v, Value::Decimal(_) | Value::Int(_) | Value::UInt(_))
         }
         T::MYSQL_TYPE_DATE => matches!(v, Value::Date(_)),
-        T::MYSQL_TYPE_DATETIME | T::MYSQL_TYPE_TIMESTAMP => matches!(v, Value::DateTime(_) | Value::Date(_)),
+        T::MYSQL_TYPE_DATETIME | T::MYSQL_TYPE_TIMESTAMP => {
+            matches!(v, Value::DateTime(_) | Value::Date(_))
+        }
         T::MYSQL_TYPE_NULL => false,
         // Every other type travels as a string.
         _ => true,
@@ -244,7 +270,11 @@ fn int_range(w: &WireType) -> (i128, i128) {
         _ => IntWidth::Big,
     };
     // INT24 travels in four bytes, so its wire range is that of INT.
-    let width = if width == IntWidth::Medium { IntWidth::Int } else { width };
+    let width = if width == IntWidth::Medium {
+        IntWidth::Int
+    } else {
+        width
+    };
     width.range(w.unsigned())
 }
 
@@ -258,7 +288,8 @@ pub fn plan(columns: &[ColumnInfo], rows: &[Vec<Value>]) -> Vec<WireColumn> {
             let mut col = WireColumn::from_info(info);
             let values = || rows.iter().filter_map(move |r| r.get(i));
             if !values().all(|v| fits(&col.wire, v)) {
-                let keep = col.wire.flags & (ColumnFlags::NOT_NULL_FLAG.bits() | ColumnFlags::PRI_KEY_FLAG.bits());
+                let keep = col.wire.flags
+                    & (ColumnFlags::NOT_NULL_FLAG.bits() | ColumnFlags::PRI_KEY_FLAG.bits());
                 col.wire = infer(values());
                 col.wire.flags |= keep;
             }
@@ -275,7 +306,9 @@ fn infer<'a>(values: impl Iterator<Item = &'a Value> + Clone) -> WireType {
     };
     let candidate = match first {
         Value::Int(_) | Value::UInt(_) => {
-            let big_unsigned = values.clone().any(|v| matches!(v, Value::UInt(u) if *u > i64::MAX as u64));
+            let big_unsigned = values
+                .clone()
+                .any(|v| matches!(v, Value::UInt(u) if *u > i64::MAX as u64));
             let mut w = WireType::of_kind(T::MYSQL_TYPE_LONGLONG);
             if big_unsigned {
                 w.flags |= UNSIGNED;
@@ -342,33 +375,70 @@ mod tests {
 
     #[test]
     fn numeric_types() {
-        let u = wire_type(&DataType::Int { width: IntWidth::Int, unsigned: true }, 0);
+        let u = wire_type(
+            &DataType::Int {
+                width: IntWidth::Int,
+                unsigned: true,
+            },
+            0,
+        );
         assert_eq!(u.ty, T::MYSQL_TYPE_LONG);
         assert_ne!(u.flags & UNSIGNED, 0);
         assert_eq!(u.length, 10);
-        let d = wire_type(&DataType::Decimal { precision: 10, scale: 2 }, 2);
-        assert_eq!((d.ty, d.decimals, d.length), (T::MYSQL_TYPE_NEWDECIMAL, 2, 12));
+        let d = wire_type(
+            &DataType::Decimal {
+                precision: 10,
+                scale: 2,
+            },
+            2,
+        );
+        assert_eq!(
+            (d.ty, d.decimals, d.length),
+            (T::MYSQL_TYPE_NEWDECIMAL, 2, 12)
+        );
         let f = wire_type(&DataType::Double, DECIMALS_NOT_FIXED);
         assert_eq!((f.ty, f.decimals), (T::MYSQL_TYPE_DOUBLE, 31));
         assert_eq!(wire_type(&DataType::Json, 0).ty, T::MYSQL_TYPE_JSON);
-        assert_eq!(wire_type(&DataType::Int { width: IntWidth::Big, unsigned: false }, 0).ty, T::MYSQL_TYPE_LONGLONG);
+        assert_eq!(
+            wire_type(
+                &DataType::Int {
+                    width: IntWidth::Big,
+                    unsigned: false
+                },
+                0
+            )
+            .ty,
+            T::MYSQL_TYPE_LONGLONG
+        );
     }
 
     #[test]
     fn flags_from_column_info() {
-        let mut i = info("id", DataType::Int { width: IntWidth::Int, unsigned: false });
+        let mut i = info(
+            "id",
+            DataType::Int {
+                width: IntWidth::Int,
+                unsigned: false,
+            },
+        );
         i.nullable = false;
         i.primary_key = true;
         i.auto_increment = true;
         let c = WireColumn::from_info(&i);
-        let want = ColumnFlags::NOT_NULL_FLAG | ColumnFlags::PRI_KEY_FLAG | ColumnFlags::AUTO_INCREMENT_FLAG;
+        let want = ColumnFlags::NOT_NULL_FLAG
+            | ColumnFlags::PRI_KEY_FLAG
+            | ColumnFlags::AUTO_INCREMENT_FLAG;
         assert_eq!(c.wire.flags & want.bits(), want.bits());
         assert_eq!((c.schema.as_str(), c.org_table.as_str()), ("test", "t"));
     }
 
     #[test]
     fn null_typed_columns_take_the_type_of_their_values() {
-        let cols = vec![info("a", DataType::Null), info("b", DataType::Null), info("c", DataType::Null)];
+        let cols = vec![
+            info("a", DataType::Null),
+            info("b", DataType::Null),
+            info("c", DataType::Null),
+        ];
         let rows = vec![
             vec![Value::Int(1), Value::Str("x".into()), Value::Null],
             vec![Value::Null, Value::Int(2), Value::Null],
@@ -381,7 +451,13 @@ mod tests {
 
     #[test]
     fn out_of_range_values_widen_the_column() {
-        let cols = vec![info("a", DataType::Int { width: IntWidth::Tiny, unsigned: false })];
+        let cols = vec![info(
+            "a",
+            DataType::Int {
+                width: IntWidth::Tiny,
+                unsigned: false,
+            },
+        )];
         let w = plan(&cols, &[vec![Value::Int(1)]]);
         assert_eq!(w[0].wire.ty, T::MYSQL_TYPE_TINY);
         let w = plan(&cols, &[vec![Value::Int(1000)]]);

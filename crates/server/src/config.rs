@@ -22,17 +22,26 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
     #[error("invalid setting {setting}: {message}")]
-    Invalid { setting: &'static str, message: String },
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
 }
 
 fn invalid(setting: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { setting, message: message.into() }
+    ConfigError::Invalid {
+        setting,
+        message: message.into(),
+    }
 }
 
 /// One account allowed to log in.
@@ -66,7 +75,10 @@ impl Default for ServerConfig {
             max_allowed_packet: DEFAULT_MAX_ALLOWED_PACKET,
             handshake_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
-            users: vec![User { name: "root".into(), password: String::new() }],
+            users: vec![User {
+                name: "root".into(),
+                password: String::new(),
+            }],
         }
     }
 }
@@ -102,7 +114,10 @@ pub struct Config {
 impl Config {
     pub fn engine_config(&self) -> tiembed_executor::EngineConfig {
         let e = &self.embed;
-        let mut embed = tiembed_embed::RegistryConfig { models_dir: e.models_dir.clone(), ..Default::default() };
+        let mut embed = tiembed_embed::RegistryConfig {
+            models_dir: e.models_dir.clone(),
+            ..Default::default()
+        };
         if let Some(v) = &e.hf_cache_dir {
             embed.hf_cache_dir = Some(v.clone());
         }
@@ -140,7 +155,10 @@ impl Config {
 
     /// The port of `listen` (validated to be there); `@@port` reports it.
     pub fn listen_port(&self) -> u16 {
-        self.listen.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(0)
+        self.listen
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or(0)
     }
 }
 
@@ -222,7 +240,10 @@ pub fn load(
     let env_file = env_var(env, "TIEMBED_CONFIG").map(PathBuf::from);
     let mut raw = match file.map(Path::to_path_buf).or(env_file) {
         Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
             parse_toml(&text).map_err(|message| ConfigError::Parse { path, message })?
         }
         None => RawConfig::default(),
@@ -235,7 +256,10 @@ pub fn load(
 /// Parses TOML text in the config-file format and validates it alone
 /// (no environment, no flags).
 pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-    let raw = parse_toml(text).map_err(|message| ConfigError::Parse { path: PathBuf::from("<string>"), message })?;
+    let raw = parse_toml(text).map_err(|message| ConfigError::Parse {
+        path: PathBuf::from("<string>"),
+        message,
+    })?;
     validate(raw)
 }
 
@@ -244,18 +268,27 @@ fn parse_toml(text: &str) -> Result<RawConfig, String> {
 }
 
 fn env_var<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn apply_env(raw: &mut RawConfig, env: &[(String, String)]) -> Result<(), ConfigError> {
     fn num<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError> {
-        v.trim().parse().map_err(|_| ConfigError::Env { var: var.into(), message: format!("not a number: {v:?}") })
+        v.trim().parse().map_err(|_| ConfigError::Env {
+            var: var.into(),
+            message: format!("not a number: {v:?}"),
+        })
     }
     fn boolean(var: &str, v: &str) -> Result<bool, ConfigError> {
         match v.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" => Ok(false),
-            _ => Err(ConfigError::Env { var: var.into(), message: format!("not a boolean: {v:?}") }),
+            _ => Err(ConfigError::Env {
+                var: var.into(),
+                message: format!("not a boolean: {v:?}"),
+            }),
         }
     }
     let get = |name: &str| env_var(env, name);
@@ -296,10 +329,18 @@ fn apply_env(raw: &mut RawConfig, env: &[(String, String)]) -> Result<(), Config
         raw.log.level = Some(v.into());
     }
     if let Some(v) = get("TIEMBED_ROOT_PASSWORD") {
-        let users = raw.users.get_or_insert_with(|| vec![RawUser { name: "root".into(), password: String::new() }]);
+        let users = raw.users.get_or_insert_with(|| {
+            vec![RawUser {
+                name: "root".into(),
+                password: String::new(),
+            }]
+        });
         match users.iter_mut().find(|u| u.name == "root") {
             Some(root) => root.password = v.into(),
-            None => users.push(RawUser { name: "root".into(), password: v.into() }),
+            None => users.push(RawUser {
+                name: "root".into(),
+                password: v.into(),
+            }),
         }
     }
     Ok(())
@@ -322,11 +363,18 @@ fn apply_cli(raw: &mut RawConfig, cli: &CliOverrides) {
     }
 }
 
-fn seconds(setting: &'static str, v: Option<f64>, default: Duration) -> Result<Duration, ConfigError> {
+fn seconds(
+    setting: &'static str,
+    v: Option<f64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     match v {
         None => Ok(default),
         Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
-        Some(s) => Err(invalid(setting, format!("must be a positive number of seconds, got {s}"))),
+        Some(s) => Err(invalid(
+            setting,
+            format!("must be a positive number of seconds, got {s}"),
+        )),
     }
 }
 
@@ -342,15 +390,33 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let max_connections = match raw.server.max_connections {
         None => defaults.max_connections,
         Some(n) if (1..=100_000).contains(&n) => n as usize,
-        Some(n) => return Err(invalid("server.max_connections", format!("must be 1..=100000, got {n}"))),
+        Some(n) => {
+            return Err(invalid(
+                "server.max_connections",
+                format!("must be 1..=100000, got {n}"),
+            ))
+        }
     };
     let max_allowed_packet = match raw.server.max_allowed_packet {
         None => defaults.max_allowed_packet,
         Some(n) if (1024..=1 << 30).contains(&n) => n as usize,
-        Some(n) => return Err(invalid("server.max_allowed_packet", format!("must be 1024..=1073741824, got {n}"))),
+        Some(n) => {
+            return Err(invalid(
+                "server.max_allowed_packet",
+                format!("must be 1024..=1073741824, got {n}"),
+            ))
+        }
     };
-    let handshake_timeout = seconds("server.handshake_timeout_secs", raw.server.handshake_timeout_secs, defaults.handshake_timeout)?;
-    let shutdown_timeout = seconds("server.shutdown_timeout_secs", raw.server.shutdown_timeout_secs, defaults.shutdown_timeout)?;
+    let handshake_timeout = seconds(
+        "server.handshake_timeout_secs",
+        raw.server.handshake_timeout_secs,
+        defaults.handshake_timeout,
+    )?;
+    let shutdown_timeout = seconds(
+        "server.shutdown_timeout_secs",
+        raw.server.shutdown_timeout_secs,
+        defaults.shutdown_timeout,
+    )?;
 
     let users = match raw.users {
         None => defaults.users,
@@ -361,12 +427,21 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             let mut users: Vec<User> = Vec::with_capacity(list.len());
             for u in list {
                 if u.name.is_empty() || u.name.len() > 32 || u.name.contains('\0') {
-                    return Err(invalid("users.name", format!("{:?} is not a valid user name (1-32 characters)", u.name)));
+                    return Err(invalid(
+                        "users.name",
+                        format!("{:?} is not a valid user name (1-32 characters)", u.name),
+                    ));
                 }
                 if users.iter().any(|x| x.name == u.name) {
-                    return Err(invalid("users.name", format!("user {:?} is listed twice", u.name)));
+                    return Err(invalid(
+                        "users.name",
+                        format!("user {:?} is listed twice", u.name),
+                    ));
                 }
-                users.push(User { name: u.name, password: u.password });
+                users.push(User {
+                    name: u.name,
+                    password: u.password,
+                });
             }
             users
         }
@@ -375,9 +450,15 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let data_dir = if raw.storage.in_memory.unwrap_or(false) {
         None
     } else {
-        let dir = raw.storage.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let dir = raw
+            .storage
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         if dir.as_os_str().is_empty() {
-            return Err(invalid("storage.data_dir", "must not be empty (set storage.in_memory = true for no storage)"));
+            return Err(invalid(
+                "storage.data_dir",
+                "must not be empty (set storage.in_memory = true for no storage)",
+            ));
         }
         Some(dir)
     };
@@ -405,7 +486,9 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         }
     };
     let embed = EmbedSettings {
-        models_dir: e.models_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_MODELS_DIR)),
+        models_dir: e
+            .models_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MODELS_DIR)),
         hf_cache_dir: e.hf_cache_dir,
         huggingface_base_url: e.huggingface_base_url,
         openai_base_url: e.openai_base_url,
@@ -461,10 +544,16 @@ pub fn validate_version(version: &str) -> Result<(), ConfigError> {
         return Err(invalid("server.version", "must be printable ASCII"));
     }
     if version.to_ascii_lowercase().contains("mariadb") {
-        return Err(invalid("server.version", "must not contain \"MariaDB\" (clients would switch to their MariaDB dialect)"));
+        return Err(invalid(
+            "server.version",
+            "must not contain \"MariaDB\" (clients would switch to their MariaDB dialect)",
+        ));
     }
     if !version.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(invalid("server.version", "must start with a MySQL version number such as 8.0.11"));
+        return Err(invalid(
+            "server.version",
+            "must start with a MySQL version number such as 8.0.11",
+        ));
     }
     Ok(())
 }
@@ -474,7 +563,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -483,7 +575,13 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:4000");
         assert_eq!(c.data_dir, Some(PathBuf::from("./data")));
         assert_eq!(c.server, ServerConfig::default());
-        assert_eq!(c.server.users, vec![User { name: "root".into(), password: "".into() }]);
+        assert_eq!(
+            c.server.users,
+            vec![User {
+                name: "root".into(),
+                password: "".into()
+            }]
+        );
         assert_eq!(c.server.version, "8.0.11-TiDB-v8.5.3-serverless");
         assert_eq!(c.log_level, "info");
     }
@@ -519,8 +617,17 @@ mod tests {
         )
         .unwrap();
         let c = load(Some(&path), &[], &CliOverrides::default()).unwrap();
-        assert_eq!((c.listen.as_str(), c.server.max_connections), ("0.0.0.0:5000", 7));
-        assert_eq!(c.server.users, vec![User { name: "app".into(), password: "pw".into() }]);
+        assert_eq!(
+            (c.listen.as_str(), c.server.max_connections),
+            ("0.0.0.0:5000", 7)
+        );
+        assert_eq!(
+            c.server.users,
+            vec![User {
+                name: "app".into(),
+                password: "pw".into()
+            }]
+        );
 
         let e = env(&[
             ("TIEMBED_LISTEN", "127.0.0.1:6000"),
@@ -534,11 +641,23 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:6000");
         assert_eq!(c.data_dir, Some(PathBuf::from("/env/dir")));
         assert_eq!(c.embed.models_dir, PathBuf::from("/env/models"));
-        assert_eq!(c.embed.huggingface_base_url.as_deref(), Some("http://127.0.0.1:9/hf"));
+        assert_eq!(
+            c.embed.huggingface_base_url.as_deref(),
+            Some("http://127.0.0.1:9/hf")
+        );
         assert_eq!(c.log_level, "warn");
-        assert!(c.server.users.contains(&User { name: "root".into(), password: "rootpw".into() }));
-        assert!(c.server.users.contains(&User { name: "app".into(), password: "pw".into() }));
-        assert_eq!(c.engine_config().embed.huggingface_base_url, "http://127.0.0.1:9/hf");
+        assert!(c.server.users.contains(&User {
+            name: "root".into(),
+            password: "rootpw".into()
+        }));
+        assert!(c.server.users.contains(&User {
+            name: "app".into(),
+            password: "pw".into()
+        }));
+        assert_eq!(
+            c.engine_config().embed.huggingface_base_url,
+            "http://127.0.0.1:9/hf"
+        );
 
         let cli = CliOverrides {
             listen: Some("127.0.0.1:7000".into()),
@@ -586,8 +705,14 @@ mod tests {
             assert!(from_toml(text).is_err(), "accepted: {text}");
         }
         let e = env(&[("TIEMBED_MAX_CONNECTIONS", "lots")]);
-        assert!(matches!(load(None, &e, &CliOverrides::default()), Err(ConfigError::Env { .. })));
+        assert!(matches!(
+            load(None, &e, &CliOverrides::default()),
+            Err(ConfigError::Env { .. })
+        ));
         let e = env(&[("TIEMBED_VERSION", "5.5.5-10.11.6-MariaDB")]);
-        assert!(matches!(load(None, &e, &CliOverrides::default()), Err(ConfigError::Invalid { .. })));
+        assert!(matches!(
+            load(None, &e, &CliOverrides::default()),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 }

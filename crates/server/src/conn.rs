@@ -128,7 +128,12 @@ pub const FLUSH_THRESHOLD: usize = 256 * 1024;
 
 impl Out {
     pub fn new(io: Box<dyn AsyncWrite + Unpin + Send>) -> Out {
-        Out(Arc::new(Mutex::new(OutBuf { io, buf: Vec::with_capacity(16 * 1024), written: 0, seq: 0 })))
+        Out(Arc::new(Mutex::new(OutBuf {
+            io,
+            buf: Vec::with_capacity(16 * 1024),
+            written: 0,
+            seq: 0,
+        })))
     }
 
     pub fn lock(&self) -> parking_lot::MutexGuard<'_, OutBuf> {

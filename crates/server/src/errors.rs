@@ -17,7 +17,11 @@ pub struct WireError {
 
 impl WireError {
     pub fn new(code: u16, sqlstate: &'static str, message: impl Into<String>) -> WireError {
-        WireError { code, sqlstate, message: message.into() }
+        WireError {
+            code,
+            sqlstate,
+            message: message.into(),
+        }
     }
 }
 
@@ -39,7 +43,11 @@ pub mod proto {
     }
 
     pub fn packet_too_large() -> WireError {
-        WireError::new(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
+        WireError::new(
+            1153,
+            "08S01",
+            "Got a packet bigger than 'max_allowed_packet' bytes",
+        )
     }
 
     pub fn packets_out_of_order() -> WireError {
@@ -59,11 +67,19 @@ pub mod proto {
     }
 
     pub fn no_open_cursor(stmt: u32) -> WireError {
-        WireError::new(1421, "HY000", format!("The statement ({stmt}) has no open cursor."))
+        WireError::new(
+            1421,
+            "HY000",
+            format!("The statement ({stmt}) has no open cursor."),
+        )
     }
 
     pub fn too_many_placeholders() -> WireError {
-        WireError::new(1390, "HY000", "Prepared statement contains too many placeholders")
+        WireError::new(
+            1390,
+            "HY000",
+            "Prepared statement contains too many placeholders",
+        )
     }
 
     pub fn server_shutdown() -> WireError {
@@ -136,7 +152,11 @@ pub fn to_wire(e: &Error) -> WireError {
     if let Error::Internal(detail) = e {
         tracing::error!(%detail, "internal error");
     }
-    WireError { code, sqlstate, message: e.to_string() }
+    WireError {
+        code,
+        sqlstate,
+        message: e.to_string(),
+    }
 }
 
 /// MySQL's 1300 message shows the offending bytes as upper-case hex,
@@ -147,7 +167,11 @@ pub fn invalid_utf8_error(bytes: &[u8]) -> WireError {
         Ok(_) => bytes.len(),
         Err(e) => e.valid_up_to(),
     };
-    let hex: String = bytes[at..].iter().take(3).map(|b| format!("{b:02X}")).collect();
+    let hex: String = bytes[at..]
+        .iter()
+        .take(3)
+        .map(|b| format!("{b:02X}"))
+        .collect();
     to_wire(&Error::InvalidUtf8(hex))
 }
 
@@ -158,13 +182,34 @@ mod tests {
     #[test]
     fn codes_that_clients_depend_on() {
         let cases = [
-            (Error::NoSuchTable { db: "d".into(), table: "t".into() }, 1146, "42S02"),
+            (
+                Error::NoSuchTable {
+                    db: "d".into(),
+                    table: "t".into(),
+                },
+                1146,
+                "42S02",
+            ),
             (Error::UnknownDatabase("x".into()), 1049, "42000"),
             (Error::TableExists("t".into()), 1050, "42S01"),
             (Error::BadTable("d.t".into()), 1051, "42S02"),
             (Error::DatabaseExists("d".into()), 1007, "HY000"),
-            (Error::GeneratedValueNotAllowed { column: "v".into(), table: "t".into() }, 3105, "HY000"),
-            (Error::DuplicateEntry { value: "1".into(), key: "t.PRIMARY".into() }, 1062, "23000"),
+            (
+                Error::GeneratedValueNotAllowed {
+                    column: "v".into(),
+                    table: "t".into(),
+                },
+                3105,
+                "HY000",
+            ),
+            (
+                Error::DuplicateEntry {
+                    value: "1".into(),
+                    key: "t.PRIMARY".into(),
+                },
+                1062,
+                "23000",
+            ),
             (Error::UnsupportedDdl("x".into()), 8200, "HY000"),
             (Error::Other("x".into()), 1105, "HY000"),
         ];
@@ -175,9 +220,16 @@ mod tests {
 
     #[test]
     fn access_denied_text() {
-        let w = to_wire(&Error::AccessDenied { user: "root".into(), host: "127.0.0.1".into(), using_password: true });
+        let w = to_wire(&Error::AccessDenied {
+            user: "root".into(),
+            host: "127.0.0.1".into(),
+            using_password: true,
+        });
         assert_eq!(w.code, 1045);
-        assert_eq!(w.message, "Access denied for user 'root'@'127.0.0.1' (using password: YES)");
+        assert_eq!(
+            w.message,
+            "Access denied for user 'root'@'127.0.0.1' (using password: YES)"
+        );
     }
 
     #[test]

@@ -72,7 +72,8 @@ mod com {
     pub const RESET_CONNECTION: u8 = 0x1F;
 }
 
-type NextFuture = Pin<Box<dyn Future<Output = (Box<Frontend>, io::Result<Option<Vec<u8>>>)> + Send>>;
+type NextFuture =
+    Pin<Box<dyn Future<Output = (Box<Frontend>, io::Result<Option<Vec<u8>>>)> + Send>>;
 
 enum State {
     Idle(Box<Frontend>),
@@ -92,12 +93,20 @@ impl GuardReader {
     /// `prelude` is what opensrv reads first (the synthetic handshake
     /// response); after it, commands come from `frontend`.
     pub fn new(prelude: Vec<u8>, frontend: Frontend) -> GuardReader {
-        GuardReader { pending: prelude, pos: 0, state: State::Idle(Box::new(frontend)) }
+        GuardReader {
+            pending: prelude,
+            pos: 0,
+            state: State::Idle(Box::new(frontend)),
+        }
     }
 }
 
 impl AsyncRead for GuardReader {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
@@ -152,8 +161,16 @@ enum Step {
 }
 
 impl Frontend {
-    pub fn new(reader: BufReader<ReadHalf<Box<dyn crate::conn::Io>>>, conn: Arc<Conn>, shutdown: watch::Receiver<bool>) -> Frontend {
-        Frontend { reader, conn, shutdown }
+    pub fn new(
+        reader: BufReader<ReadHalf<Box<dyn crate::conn::Io>>>,
+        conn: Arc<Conn>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Frontend {
+        Frontend {
+            reader,
+            conn,
+            shutdown,
+        }
     }
 
     async fn next(mut self: Box<Self>) -> (Box<Self>, io::Result<Option<Vec<u8>>>) {
@@ -210,7 +227,13 @@ impl Frontend {
 
     async fn reply_ok(&self) -> io::Result<Step> {
         let status = reply::status_bits(self.conn.session.lock().await.status());
-        reply::ok(&mut self.conn.out.lock(), &OkInfo { status, ..Default::default() });
+        reply::ok(
+            &mut self.conn.out.lock(),
+            &OkInfo {
+                status,
+                ..Default::default()
+            },
+        );
         self.conn.out.flush().await?;
         Ok(Step::Handled)
     }
@@ -260,7 +283,10 @@ impl Frontend {
                     let mut st = self.conn.state.lock();
                     if let Some(meta) = st.stmts.get_mut(&id) {
                         if param < meta.params {
-                            meta.long_data.entry(param).or_default().extend_from_slice(c.rest());
+                            meta.long_data
+                                .entry(param)
+                                .or_default()
+                                .extend_from_slice(c.rest());
                         }
                     }
                 }
@@ -269,12 +295,22 @@ impl Frontend {
             com::STMT_CLOSE => {
                 // No reply in any case; only known statements reach opensrv
                 // (which removes them from its table and calls on_close).
-                let known = Cursor::new(body).u32().is_some_and(|id| self.conn.state.lock().stmts.remove(&id).is_some());
-                Ok(if known { Step::Forward(pkt.encode()) } else { Step::Handled })
+                let known = Cursor::new(body)
+                    .u32()
+                    .is_some_and(|id| self.conn.state.lock().stmts.remove(&id).is_some());
+                Ok(if known {
+                    Step::Forward(pkt.encode())
+                } else {
+                    Step::Handled
+                })
             }
             com::STMT_RESET => {
                 let Some(id) = Cursor::new(body).u32() else {
-                    return self.reply_err(&errors::to_wire(&Error::WrongArguments("mysqld_stmt_reset".into()))).await;
+                    return self
+                        .reply_err(&errors::to_wire(&Error::WrongArguments(
+                            "mysqld_stmt_reset".into(),
+                        )))
+                        .await;
                 };
                 let known = match self.conn.state.lock().stmts.get_mut(&id) {
                     Some(meta) => {
@@ -286,7 +322,11 @@ impl Frontend {
                 if known {
                     self.reply_ok().await
                 } else {
-                    self.reply_err(&errors::to_wire(&Error::UnknownStatement(id.to_string(), "mysqld_stmt_reset".into()))).await
+                    self.reply_err(&errors::to_wire(&Error::UnknownStatement(
+                        id.to_string(),
+                        "mysqld_stmt_reset".into(),
+                    )))
+                    .await
                 }
             }
             com::STMT_FETCH => {
@@ -295,14 +335,21 @@ impl Frontend {
                 if known {
                     self.reply_err(&proto::no_open_cursor(id)).await
                 } else {
-                    self.reply_err(&errors::to_wire(&Error::UnknownStatement(id.to_string(), "mysqld_stmt_fetch".into()))).await
+                    self.reply_err(&errors::to_wire(&Error::UnknownStatement(
+                        id.to_string(),
+                        "mysqld_stmt_fetch".into(),
+                    )))
+                    .await
                 }
             }
             com::FIELD_LIST => self.field_list(body).await,
             com::PING => self.reply_ok().await,
             com::STATISTICS => {
                 let text = self.statistics();
-                self.conn.out.lock().packet(|p| p.extend_from_slice(text.as_bytes()));
+                self.conn
+                    .out
+                    .lock()
+                    .packet(|p| p.extend_from_slice(text.as_bytes()));
                 self.conn.out.flush().await?;
                 Ok(Step::Handled)
             }
@@ -314,7 +361,12 @@ impl Frontend {
                 };
                 self.conn.state.lock().multi_statements = on;
                 let status = reply::status_bits(self.conn.session.lock().await.status());
-                reply::end_of_rows(&mut self.conn.out.lock(), self.conn.deprecate_eof(), 0, status);
+                reply::end_of_rows(
+                    &mut self.conn.out.lock(),
+                    self.conn.deprecate_eof(),
+                    0,
+                    status,
+                );
                 self.conn.out.flush().await?;
                 Ok(Step::Handled)
             }
@@ -335,7 +387,10 @@ impl Frontend {
         };
         let (result, status) = {
             let session = self.conn.session.lock().await;
-            (session.field_list(table), reply::status_bits(session.status()))
+            (
+                session.field_list(table),
+                reply::status_bits(session.status()),
+            )
         };
         match result {
             Ok(cols) => {
@@ -357,15 +412,24 @@ impl Frontend {
     /// COM_RESET_CONNECTION: a fresh session for the same user (open
     /// transaction rolled back, prepared statements and variables gone).
     async fn reset_connection(&self) {
-        let found_rows = self.conn.caps() & opensrv_mysql::CapabilityFlags::CLIENT_FOUND_ROWS.bits() != 0;
+        let found_rows =
+            self.conn.caps() & opensrv_mysql::CapabilityFlags::CLIENT_FOUND_ROWS.bits() != 0;
         let mut session = self.conn.session.lock().await;
         session.close();
-        *session = self.conn.shared.backend.new_session(self.conn.id, &self.conn.user);
+        *session = self
+            .conn
+            .shared
+            .backend
+            .new_session(self.conn.id, &self.conn.user);
         if found_rows {
             session.set_found_rows(true);
         }
         let mut st = self.conn.state.lock();
-        let ConnState { stmts, pending_exec, .. } = &mut *st;
+        let ConnState {
+            stmts,
+            pending_exec,
+            ..
+        } = &mut *st;
         stmts.clear();
         *pending_exec = None;
     }

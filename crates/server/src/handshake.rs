@@ -104,7 +104,15 @@ pub fn parse_response(payload: &[u8]) -> Option<HandshakeResponse> {
     let collation = c.u8()?;
     c.take(23)?;
     if caps.contains(Cap::CLIENT_SSL) && c.remaining() == 0 {
-        return Some(HandshakeResponse { caps, max_packet, collation, user: vec![], auth: vec![], db: None, plugin: None });
+        return Some(HandshakeResponse {
+            caps,
+            max_packet,
+            collation,
+            user: vec![],
+            auth: vec![],
+            db: None,
+            plugin: None,
+        });
     }
     let user = c.nul_terminated()?.to_vec();
     let auth = if caps.contains(Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) {
@@ -126,7 +134,15 @@ pub fn parse_response(payload: &[u8]) -> Option<HandshakeResponse> {
         None
     };
     // Connection attributes follow; nothing in them needs an answer.
-    Some(HandshakeResponse { caps, max_packet, collation, user, auth, db, plugin })
+    Some(HandshakeResponse {
+        caps,
+        max_packet,
+        collation,
+        user,
+        auth,
+        db,
+        plugin,
+    })
 }
 
 async fn send(io: &mut Box<dyn Io>, seq: &mut u8, payload: &[u8]) -> io::Result<()> {
@@ -159,11 +175,19 @@ pub async fn login(
     peer_host: &str,
 ) -> io::Result<Option<Login>> {
     let mut seq = 0u8;
-    send(io, &mut seq, &greeting_payload(&shared.config.version, conn_id, salt)).await?;
+    send(
+        io,
+        &mut seq,
+        &greeting_payload(&shared.config.version, conn_id, salt),
+    )
+    .await?;
 
     // The handshake response is small; a client claiming more is not one.
     const MAX_HANDSHAKE: usize = 64 * 1024;
-    let Some(pkt) = read_packet(io, MAX_HANDSHAKE, Some(seq)).await.map_err(into_io)? else {
+    let Some(pkt) = read_packet(io, MAX_HANDSHAKE, Some(seq))
+        .await
+        .map_err(into_io)?
+    else {
         return Ok(None);
     };
     seq = pkt.seq.wrapping_add(1);
@@ -183,7 +207,10 @@ pub async fn login(
     }
 
     let mut auth_data = resp.auth.clone();
-    let wants_switch = resp.plugin.as_deref().is_some_and(|p| !p.is_empty() && p != NATIVE_PASSWORD.as_bytes());
+    let wants_switch = resp
+        .plugin
+        .as_deref()
+        .is_some_and(|p| !p.is_empty() && p != NATIVE_PASSWORD.as_bytes());
     if wants_switch {
         let mut p = vec![0xFE];
         p.extend_from_slice(NATIVE_PASSWORD.as_bytes());
@@ -191,7 +218,10 @@ pub async fn login(
         p.extend_from_slice(salt);
         p.push(0);
         send(io, &mut seq, &p).await?;
-        let Some(pkt) = read_packet(io, MAX_HANDSHAKE, Some(seq)).await.map_err(into_io)? else {
+        let Some(pkt) = read_packet(io, MAX_HANDSHAKE, Some(seq))
+            .await
+            .map_err(into_io)?
+        else {
             return Ok(None);
         };
         seq = pkt.seq.wrapping_add(1);
@@ -210,7 +240,11 @@ pub async fn login(
         .find(|u| u.name == user)
         .is_some_and(|u| auth::verify_native(&u.password, salt, &auth_data));
     if !allowed {
-        let e = Error::AccessDenied { user: user.clone(), host: peer_host.to_string(), using_password: !auth_data.is_empty() };
+        let e = Error::AccessDenied {
+            user: user.clone(),
+            host: peer_host.to_string(),
+            using_password: !auth_data.is_empty(),
+        };
         tracing::info!(%user, "access denied");
         send_error(io, &mut seq, &errors::to_wire(&e)).await?;
         return Ok(None);
@@ -233,11 +267,20 @@ pub async fn login(
             return Ok(None);
         }
     }
-    let ok = OkInfo { status: status_bits(session.status()), ..Default::default() };
+    let ok = OkInfo {
+        status: status_bits(session.status()),
+        ..Default::default()
+    };
     let mut p = Vec::new();
     wire::ok_payload(&mut p, &ok, false);
     send(io, &mut seq, &p).await?;
-    Ok(Some(Login { user, caps, collation: resp.collation, max_packet: resp.max_packet, session }))
+    Ok(Some(Login {
+        user,
+        caps,
+        collation: resp.collation,
+        max_packet: resp.max_packet,
+        session,
+    }))
 }
 
 fn into_io(e: crate::packet::ReadError) -> io::Error {
@@ -285,7 +328,10 @@ mod tests {
         let g = greeting_payload("8.0.11-TiDB-v8.5.3-serverless", 7, &salt);
         let mut c = Cursor::new(&g);
         assert_eq!(c.u8(), Some(10));
-        assert_eq!(c.nul_terminated(), Some(&b"8.0.11-TiDB-v8.5.3-serverless"[..]));
+        assert_eq!(
+            c.nul_terminated(),
+            Some(&b"8.0.11-TiDB-v8.5.3-serverless"[..])
+        );
         assert_eq!(c.u32(), Some(7));
         assert_eq!(c.take(8), Some(&b"abcdefgh"[..]));
         assert_eq!(c.u8(), Some(0));
@@ -294,7 +340,9 @@ mod tests {
         assert_eq!(c.u16(), Some(status::AUTOCOMMIT));
         let hi = c.u16().unwrap();
         let caps = Cap::from_bits_truncate(u32::from(lo) | u32::from(hi) << 16);
-        assert!(caps.contains(Cap::CLIENT_MULTI_STATEMENTS | Cap::CLIENT_MULTI_RESULTS | Cap::CLIENT_TRANSACTIONS));
+        assert!(caps.contains(
+            Cap::CLIENT_MULTI_STATEMENTS | Cap::CLIENT_MULTI_RESULTS | Cap::CLIENT_TRANSACTIONS
+        ));
         assert!(!caps.contains(Cap::CLIENT_SSL));
         assert!(!caps.contains(Cap::CLIENT_QUERY_ATTRIBUTES));
         assert_eq!(c.u8(), Some(21));
@@ -304,7 +352,13 @@ mod tests {
         assert_eq!(c.remaining(), 0);
     }
 
-    fn response(caps: Cap, user: &[u8], auth: &[u8], db: Option<&[u8]>, plugin: Option<&[u8]>) -> Vec<u8> {
+    fn response(
+        caps: Cap,
+        user: &[u8],
+        auth: &[u8],
+        db: Option<&[u8]>,
+        plugin: Option<&[u8]>,
+    ) -> Vec<u8> {
         let mut p = caps.bits().to_le_bytes().to_vec();
         p.extend_from_slice(&16_777_215u32.to_le_bytes());
         p.push(45);
@@ -335,7 +389,13 @@ mod tests {
             | Cap::CLIENT_PLUGIN_AUTH
             | Cap::CLIENT_CONNECT_WITH_DB
             | Cap::CLIENT_FOUND_ROWS;
-        let p = response(caps, b"root", &[1; 20], Some(b"test"), Some(b"mysql_native_password"));
+        let p = response(
+            caps,
+            b"root",
+            &[1; 20],
+            Some(b"test"),
+            Some(b"mysql_native_password"),
+        );
         let r = parse_response(&p).unwrap();
         assert_eq!(r.user, b"root");
         assert_eq!(r.auth, vec![1; 20]);
@@ -346,10 +406,15 @@ mod tests {
 
     #[test]
     fn parses_lenenc_auth_and_no_db() {
-        let caps = Cap::CLIENT_PROTOCOL_41 | Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | Cap::CLIENT_PLUGIN_AUTH;
+        let caps = Cap::CLIENT_PROTOCOL_41
+            | Cap::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+            | Cap::CLIENT_PLUGIN_AUTH;
         let p = response(caps, b"app", b"", None, Some(b"caching_sha2_password"));
         let r = parse_response(&p).unwrap();
-        assert_eq!((r.user.as_slice(), r.auth.as_slice(), r.db), (&b"app"[..], &b""[..], None));
+        assert_eq!(
+            (r.user.as_slice(), r.auth.as_slice(), r.db),
+            (&b"app"[..], &b""[..], None)
+        );
         assert_eq!(r.plugin.as_deref(), Some(&b"caching_sha2_password"[..]));
     }
 
@@ -369,7 +434,11 @@ mod tests {
         let r = parse_response(&prelude[4..]).unwrap();
         assert_eq!(r.user, b"root");
         assert!(r.auth.is_empty() && r.db.is_none() && r.plugin.is_none());
-        assert!(r.caps.contains(Cap::CLIENT_DEPRECATE_EOF | Cap::CLIENT_PROTOCOL_41));
-        assert!(!r.caps.intersects(Cap::CLIENT_SSL | Cap::CLIENT_CONNECT_WITH_DB | Cap::CLIENT_PLUGIN_AUTH));
+        assert!(r
+            .caps
+            .contains(Cap::CLIENT_DEPRECATE_EOF | Cap::CLIENT_PROTOCOL_41));
+        assert!(!r
+            .caps
+            .intersects(Cap::CLIENT_SSL | Cap::CLIENT_CONNECT_WITH_DB | Cap::CLIENT_PLUGIN_AUTH));
     }
 }

@@ -68,11 +68,17 @@ pub async fn read_packet<R: AsyncRead + Unpin>(
     let (len, first_seq) = split_header(header);
     if let Some(expected) = expect_seq {
         if first_seq != expected {
-            return Err(ReadError::OutOfOrder { expected, got: first_seq });
+            return Err(ReadError::OutOfOrder {
+                expected,
+                got: first_seq,
+            });
         }
     }
     if len > max_payload {
-        return Err(ReadError::TooLarge { limit: max_payload, seq: first_seq });
+        return Err(ReadError::TooLarge {
+            limit: max_payload,
+            seq: first_seq,
+        });
     }
     let mut payload = vec![0u8; len];
     read_exact_or_truncated(r, &mut payload).await?;
@@ -83,10 +89,16 @@ pub async fn read_packet<R: AsyncRead + Unpin>(
         let (next_len, next_seq) = split_header(header);
         let expected = seq.wrapping_add(1);
         if next_seq != expected {
-            return Err(ReadError::OutOfOrder { expected, got: next_seq });
+            return Err(ReadError::OutOfOrder {
+                expected,
+                got: next_seq,
+            });
         }
         if payload.len() + next_len > max_payload {
-            return Err(ReadError::TooLarge { limit: max_payload, seq: next_seq });
+            return Err(ReadError::TooLarge {
+                limit: max_payload,
+                seq: next_seq,
+            });
         }
         let start = payload.len();
         payload.resize(start + next_len, 0);
@@ -94,10 +106,17 @@ pub async fn read_packet<R: AsyncRead + Unpin>(
         seq = next_seq;
         chunk_len = next_len;
     }
-    Ok(Some(Packet { first_seq, seq, payload }))
+    Ok(Some(Packet {
+        first_seq,
+        seq,
+        payload,
+    }))
 }
 
-async fn read_exact_or_truncated<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> Result<(), ReadError> {
+async fn read_exact_or_truncated<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut [u8],
+) -> Result<(), ReadError> {
     match r.read_exact(buf).await {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(ReadError::Truncated),
@@ -174,7 +193,9 @@ mod tests {
         let mut r = bytes;
         let mut out = Vec::new();
         loop {
-            let p = read_packet(&mut r, max, None).await.map_err(|e| e.to_string());
+            let p = read_packet(&mut r, max, None)
+                .await
+                .map_err(|e| e.to_string());
             let stop = !matches!(p, Ok(Some(_)));
             out.push(p);
             if stop {
@@ -192,8 +213,14 @@ mod tests {
         append_framed(&mut bytes, &mut seq, b"\x03SELECT 1");
         let got = read_all(&bytes, 1 << 20).await;
         assert_eq!(got.len(), 3);
-        assert_eq!(got[0].as_ref().unwrap().as_ref().unwrap().payload, vec![0x19, 1, 0, 0, 0]);
-        assert_eq!(got[1].as_ref().unwrap().as_ref().unwrap().payload, b"\x03SELECT 1".to_vec());
+        assert_eq!(
+            got[0].as_ref().unwrap().as_ref().unwrap().payload,
+            vec![0x19, 1, 0, 0, 0]
+        );
+        assert_eq!(
+            got[1].as_ref().unwrap().as_ref().unwrap().payload,
+            b"\x03SELECT 1".to_vec()
+        );
         assert_eq!(got[2], Ok(None));
     }
 
@@ -208,7 +235,10 @@ mod tests {
             assert_eq!(bytes.len(), len + 4 * chunks, "len {len}");
             assert_eq!(seq, 3 + chunks as u8);
             let mut r = &bytes[..];
-            let p = read_packet(&mut r, 64 << 20, Some(3)).await.unwrap().unwrap();
+            let p = read_packet(&mut r, 64 << 20, Some(3))
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(p.first_seq, 3);
             assert_eq!(p.seq, 3 + chunks as u8 - 1);
             assert!(p.payload == payload, "len {len}");
@@ -223,14 +253,23 @@ mod tests {
         let mut seq = 0;
         append_framed(&mut bytes, &mut seq, &[7u8; 100]);
         let mut r = &bytes[..];
-        assert!(matches!(read_packet(&mut r, 99, None).await, Err(ReadError::TooLarge { limit: 99, seq: 0 })));
+        assert!(matches!(
+            read_packet(&mut r, 99, None).await,
+            Err(ReadError::TooLarge { limit: 99, seq: 0 })
+        ));
         let mut r = &bytes[..];
         assert!(matches!(
             read_packet(&mut r, 1000, Some(1)).await,
-            Err(ReadError::OutOfOrder { expected: 1, got: 0 })
+            Err(ReadError::OutOfOrder {
+                expected: 1,
+                got: 0
+            })
         ));
         let mut r = &bytes[..50];
-        assert!(matches!(read_packet(&mut r, 1000, None).await, Err(ReadError::Truncated)));
+        assert!(matches!(
+            read_packet(&mut r, 1000, None).await,
+            Err(ReadError::Truncated)
+        ));
     }
 
     #[test]

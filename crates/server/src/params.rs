@@ -66,11 +66,17 @@ fn malformed() -> WireError {
 /// Decodes the body of a COM_STMT_EXECUTE (the payload after the command
 /// byte) against the statements the connection has prepared. On success
 /// the statement's remembered types are updated and its long data consumed.
-pub fn parse_execute(body: &[u8], stmts: &mut HashMap<u32, StmtMeta>) -> Result<(u32, Vec<Value>), WireError> {
+pub fn parse_execute(
+    body: &[u8],
+    stmts: &mut HashMap<u32, StmtMeta>,
+) -> Result<(u32, Vec<Value>), WireError> {
     let mut c = Cursor::new(body);
     let id = c.u32().ok_or_else(malformed)?;
     let Some(meta) = stmts.get_mut(&id) else {
-        return Err(to_wire(&Error::UnknownStatement(id.to_string(), "mysqld_stmt_execute".into())));
+        return Err(to_wire(&Error::UnknownStatement(
+            id.to_string(),
+            "mysqld_stmt_execute".into(),
+        )));
     };
     // flags (cursor type) and iteration count: read so that a packet too
     // short to hold them is refused; tiembed never opens cursors, and a
@@ -144,15 +150,27 @@ fn decode_value(c: &mut Cursor<'_>, t: u8, unsigned: bool) -> Option<Value> {
     Some(match t {
         ty::TINY => {
             let b = c.u8()?;
-            Value::Int(if unsigned { i64::from(b) } else { i64::from(b as i8) })
+            Value::Int(if unsigned {
+                i64::from(b)
+            } else {
+                i64::from(b as i8)
+            })
         }
         ty::SHORT | ty::YEAR => {
             let v = c.u16()?;
-            Value::Int(if unsigned { i64::from(v) } else { i64::from(v as i16) })
+            Value::Int(if unsigned {
+                i64::from(v)
+            } else {
+                i64::from(v as i16)
+            })
         }
         ty::LONG | ty::INT24 => {
             let v = c.u32()?;
-            Value::Int(if unsigned { i64::from(v) } else { i64::from(v as i32) })
+            Value::Int(if unsigned {
+                i64::from(v)
+            } else {
+                i64::from(v as i32)
+            })
         }
         ty::LONGLONG => {
             let v = c.u64()?;
@@ -176,7 +194,8 @@ fn decode_value(c: &mut Cursor<'_>, t: u8, unsigned: bool) -> Option<Value> {
 fn decode_datetime(c: &mut Cursor<'_>, date_only: bool) -> Option<Value> {
     let len = c.u8()?;
     let b = c.take(usize::from(len))?;
-    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0u16, 0u8, 0u8, 0u8, 0u8, 0u8, 0u32);
+    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) =
+        (0u16, 0u8, 0u8, 0u8, 0u8, 0u8, 0u32);
     match len {
         0 => {}
         4 | 7 | 11 => {
@@ -204,7 +223,9 @@ fn decode_datetime(c: &mut Cursor<'_>, date_only: bool) -> Option<Value> {
     let time = NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us);
     Some(match (date, time) {
         (Some(date), Some(time)) => Value::DateTime(NaiveDateTime::new(date, time)),
-        _ if us > 0 => Value::Str(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}")),
+        _ if us > 0 => Value::Str(format!(
+            "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}"
+        )),
         _ => Value::Str(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")),
     })
 }
@@ -220,7 +241,13 @@ fn decode_time(c: &mut Cursor<'_>) -> Option<Value> {
             let neg = b[0] != 0;
             let days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
             let hours = u64::from(days) * 24 + u64::from(b[5]);
-            let mut t = format!("{}{:02}:{:02}:{:02}", if neg { "-" } else { "" }, hours, b[6], b[7]);
+            let mut t = format!(
+                "{}{:02}:{:02}:{:02}",
+                if neg { "-" } else { "" },
+                hours,
+                b[6],
+                b[7]
+            );
             if len == 12 {
                 let us = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
                 t.push_str(&format!(".{us:06}"));
@@ -238,7 +265,13 @@ mod tests {
 
     fn stmts(id: u32, params: u16) -> HashMap<u32, StmtMeta> {
         let mut m = HashMap::new();
-        m.insert(id, StmtMeta { params, ..Default::default() });
+        m.insert(
+            id,
+            StmtMeta {
+                params,
+                ..Default::default()
+            },
+        );
         m
     }
 
@@ -255,7 +288,13 @@ mod tests {
         let mut b = header(7);
         b.push(0b0000_0100); // third parameter NULL
         b.push(1); // new params bound
-        for (t, f) in [(ty::DOUBLE, 0), (ty::VAR_STRING, 0), (ty::NULL, 0), (ty::TINY, 0x80), (ty::DATETIME, 0)] {
+        for (t, f) in [
+            (ty::DOUBLE, 0),
+            (ty::VAR_STRING, 0),
+            (ty::NULL, 0),
+            (ty::TINY, 0x80),
+            (ty::DATETIME, 0),
+        ] {
             b.extend_from_slice(&[t, f]);
         }
         b.extend_from_slice(&1.0f64.to_le_bytes());
@@ -264,10 +303,19 @@ mod tests {
         b.extend_from_slice(&[7, 0xE8, 0x07, 2, 29, 13, 5, 9]);
         let (id, v) = parse_execute(&b, &mut m).unwrap();
         assert_eq!(id, 7);
-        let dt = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap().and_hms_opt(13, 5, 9).unwrap();
+        let dt = NaiveDate::from_ymd_opt(2024, 2, 29)
+            .unwrap()
+            .and_hms_opt(13, 5, 9)
+            .unwrap();
         assert_eq!(
             v,
-            vec![Value::Double(1.0), Value::Str("hello".into()), Value::Null, Value::Int(200), Value::DateTime(dt)]
+            vec![
+                Value::Double(1.0),
+                Value::Str("hello".into()),
+                Value::Null,
+                Value::Int(200),
+                Value::DateTime(dt)
+            ]
         );
         // Types are remembered for executions that do not resend them.
         let mut b2 = header(7);
@@ -275,7 +323,16 @@ mod tests {
         b2.push(0);
         b2.extend_from_slice(&2.5f64.to_le_bytes());
         let (_, v) = parse_execute(&b2, &mut m).unwrap();
-        assert_eq!(v, vec![Value::Double(2.5), Value::Null, Value::Null, Value::Null, Value::Null]);
+        assert_eq!(
+            v,
+            vec![
+                Value::Double(2.5),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null
+            ]
+        );
     }
 
     #[test]
@@ -289,7 +346,10 @@ mod tests {
         b.extend_from_slice(&u64::MAX.to_le_bytes());
         b.extend_from_slice(&(-5i32).to_le_bytes());
         let (_, v) = parse_execute(&b, &mut m).unwrap();
-        assert_eq!(v, vec![Value::Int(-1), Value::UInt(u64::MAX), Value::Int(-5)]);
+        assert_eq!(
+            v,
+            vec![Value::Int(-1), Value::UInt(u64::MAX), Value::Int(-5)]
+        );
     }
 
     #[test]
@@ -297,7 +357,10 @@ mod tests {
         let mut m = stmts(1, 0);
         let e = parse_execute(&header(9), &mut m).unwrap_err();
         assert_eq!(e.code, 1243);
-        assert_eq!(e.message, "Unknown prepared statement handler (9) given to mysqld_stmt_execute");
+        assert_eq!(
+            e.message,
+            "Unknown prepared statement handler (9) given to mysqld_stmt_execute"
+        );
     }
 
     #[test]
@@ -328,21 +391,30 @@ mod tests {
         // Garbage.
         for len in 0..64 {
             let garbage: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-            let _ = parse_execute(&garbage, &mut stmts(u32::from_le_bytes([11, 48, 85, 122]), 3));
+            let _ = parse_execute(
+                &garbage,
+                &mut stmts(u32::from_le_bytes([11, 48, 85, 122]), 3),
+            );
         }
     }
 
     #[test]
     fn long_data_replaces_the_inline_value() {
         let mut m = stmts(1, 2);
-        m.get_mut(&1).unwrap().long_data.insert(0, b"long text".to_vec());
+        m.get_mut(&1)
+            .unwrap()
+            .long_data
+            .insert(0, b"long text".to_vec());
         let mut b = header(1);
         b.push(0);
         b.push(1);
         b.extend_from_slice(&[ty::BLOB, 0, ty::STRING, 0]);
         b.extend_from_slice(&[1, b'x']);
         let (_, v) = parse_execute(&b, &mut m).unwrap();
-        assert_eq!(v, vec![Value::Bytes(b"long text".to_vec()), Value::Str("x".into())]);
+        assert_eq!(
+            v,
+            vec![Value::Bytes(b"long text".to_vec()), Value::Str("x".into())]
+        );
         assert!(m[&1].long_data.is_empty());
     }
 
@@ -356,6 +428,12 @@ mod tests {
         b.extend_from_slice(&[8, 1, 1, 0, 0, 0, 2, 3, 4]);
         b.push(0);
         let (_, v) = parse_execute(&b, &mut m).unwrap();
-        assert_eq!(v, vec![Value::Str("-26:03:04".into()), Value::Str("0000-00-00".into())]);
+        assert_eq!(
+            v,
+            vec![
+                Value::Str("-26:03:04".into()),
+                Value::Str("0000-00-00".into())
+            ]
+        );
     }
 }

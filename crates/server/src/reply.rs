@@ -33,7 +33,11 @@ pub fn ok(out: &mut OutBuf, ok: &OkInfo) {
 /// the 0xFE header when the client asked for CLIENT_DEPRECATE_EOF.
 pub fn end_of_rows(out: &mut OutBuf, deprecate_eof: bool, warnings: u16, status: u16) {
     if deprecate_eof {
-        let ok = OkInfo { status, warnings, ..Default::default() };
+        let ok = OkInfo {
+            status,
+            warnings,
+            ..Default::default()
+        };
         out.packet(|p| wire::ok_payload(p, &ok, true));
     } else {
         out.packet(|p| wire::eof_payload(p, warnings, status));
@@ -77,16 +81,42 @@ pub async fn send_outputs(
     for (i, output) in outputs.into_iter().enumerate() {
         let more = i < last;
         // Only the last statement's warnings are known (SHOW WARNINGS semantics).
-        let (st, warn) = if more { (base | status::MORE_RESULTS_EXISTS, 0) } else { (base, warnings) };
+        let (st, warn) = if more {
+            (base | status::MORE_RESULTS_EXISTS, 0)
+        } else {
+            (base, warnings)
+        };
         match output {
-            Ok(Output::Ok { affected_rows, last_insert_id, info }) => {
-                ok(&mut conn.out.lock(), &OkInfo { affected_rows, last_insert_id, status: st, warnings: warn, info });
+            Ok(Output::Ok {
+                affected_rows,
+                last_insert_id,
+                info,
+            }) => {
+                ok(
+                    &mut conn.out.lock(),
+                    &OkInfo {
+                        affected_rows,
+                        last_insert_id,
+                        status: st,
+                        warnings: warn,
+                        info,
+                    },
+                );
             }
             Ok(Output::Rows(rs)) if rs.columns.is_empty() => {
                 // A result without columns cannot be described on the wire.
-                ok(&mut conn.out.lock(), &OkInfo { status: st, warnings: warn, ..Default::default() });
+                ok(
+                    &mut conn.out.lock(),
+                    &OkInfo {
+                        status: st,
+                        warnings: warn,
+                        ..Default::default()
+                    },
+                );
             }
-            Ok(Output::Rows(rs)) => send_result_set(conn, &rs, binary, deprecate_eof, st, warn).await?,
+            Ok(Output::Rows(rs)) => {
+                send_result_set(conn, &rs, binary, deprecate_eof, st, warn).await?
+            }
             Err(e) => {
                 err(&mut conn.out.lock(), &errors::to_wire(&e));
                 break;

@@ -94,7 +94,10 @@ pub async fn run_with_backend(
     }
 
     drop(listener);
-    tracing::info!(open = connections.len(), "shutting down: closing connections");
+    tracing::info!(
+        open = connections.len(),
+        "shutting down: closing connections"
+    );
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(shutdown_timeout, async {
         while let Some(done) = connections.join_next().await {
@@ -103,7 +106,10 @@ pub async fn run_with_backend(
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(left = connections.len(), "statements still running after the shutdown timeout; cutting them off");
+        tracing::warn!(
+            left = connections.len(),
+            "statements still running after the shutdown timeout; cutting them off"
+        );
         connections.abort_all();
         while connections.join_next().await.is_some() {}
     }
@@ -122,17 +128,34 @@ fn log_task_end(done: Result<(), tokio::task::JoinError>) {
 
 /// One connection: tiembed's handshake, then opensrv's command loop behind
 /// the guard.
-async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u32,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) {
     shared.open_connections.fetch_add(1, Ordering::Relaxed);
     serve_inner(stream, peer, id, &shared, stop).await;
     shared.open_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn serve_inner(stream: TcpStream, peer: SocketAddr, id: u32, shared: &Arc<Shared>, stop: watch::Receiver<bool>) {
+async fn serve_inner(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u32,
+    shared: &Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) {
     let salt = crate::auth::new_salt();
     let mut io: Box<dyn Io> = Box::new(stream);
     let host = peer.ip().to_string();
-    let login = match tokio::time::timeout(shared.config.handshake_timeout, handshake::login(&mut io, shared, id, &salt, &host)).await {
+    let login = match tokio::time::timeout(
+        shared.config.handshake_timeout,
+        handshake::login(&mut io, shared, id, &salt, &host),
+    )
+    .await
+    {
         Ok(Ok(Some(login))) => login,
         Ok(Ok(None)) => return,
         Ok(Err(e)) => {
@@ -146,7 +169,8 @@ async fn serve_inner(stream: TcpStream, peer: SocketAddr, id: u32, shared: &Arc<
     };
     tracing::debug!(user = %login.user, "logged in");
 
-    let prelude = handshake::opensrv_prelude(&login.user, login.caps, login.collation, login.max_packet);
+    let prelude =
+        handshake::opensrv_prelude(&login.user, login.caps, login.collation, login.max_packet);
     let (rd, wr) = tokio::io::split(io);
     let conn = Arc::new(Conn {
         id,
@@ -156,18 +180,29 @@ async fn serve_inner(stream: TcpStream, peer: SocketAddr, id: u32, shared: &Arc<
         session: tokio::sync::Mutex::new(login.session),
         state: parking_lot::Mutex::new(ConnState {
             caps: login.caps.bits(),
-            multi_statements: login.caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS),
+            multi_statements: login
+                .caps
+                .contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS),
             stmts: HashMap::new(),
             pending_exec: None,
         }),
     });
-    let reader = GuardReader::new(prelude, Frontend::new(BufReader::with_capacity(16 * 1024, rd), conn.clone(), stop));
+    let reader = GuardReader::new(
+        prelude,
+        Frontend::new(BufReader::with_capacity(16 * 1024, rd), conn.clone(), stop),
+    );
     let options = IntermediaryOptions {
         // `USE db` is SQL like any other; the engine parses it properly.
         process_use_statement_on_query: true,
         reject_connection_on_dbname_absence: false,
     };
-    let result = AsyncMysqlIntermediary::run_with_options(Shim::new(conn.clone(), salt), reader, tokio::io::sink(), &options).await;
+    let result = AsyncMysqlIntermediary::run_with_options(
+        Shim::new(conn.clone(), salt),
+        reader,
+        tokio::io::sink(),
+        &options,
+    )
+    .await;
     if let Err(e) = result {
         tracing::debug!(error = %e, "connection ended with an error");
     }

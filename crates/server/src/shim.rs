@@ -11,7 +11,8 @@ use crate::reply;
 use crate::wire;
 use async_trait::async_trait;
 use opensrv_mysql::{
-    AsyncMysqlShim, Column, ColumnFlags, ColumnType, InitWriter, ParamParser, QueryResultWriter, StatementMetaWriter,
+    AsyncMysqlShim, Column, ColumnFlags, ColumnType, InitWriter, ParamParser, QueryResultWriter,
+    StatementMetaWriter,
 };
 use std::io;
 use std::sync::Arc;
@@ -30,7 +31,11 @@ pub struct Shim {
 
 impl Shim {
     pub fn new(conn: Arc<Conn>, salt: [u8; 20]) -> Shim {
-        Shim { conn, salt, placeholders: Vec::new() }
+        Shim {
+            conn,
+            salt,
+            placeholders: Vec::new(),
+        }
     }
 }
 
@@ -75,7 +80,11 @@ impl AsyncMysqlShim<Sink> for Shim {
         true
     }
 
-    async fn on_prepare<'a>(&'a mut self, query: &'a str, info: StatementMetaWriter<'a, Sink>) -> io::Result<()> {
+    async fn on_prepare<'a>(
+        &'a mut self,
+        query: &'a str,
+        info: StatementMetaWriter<'a, Sink>,
+    ) -> io::Result<()> {
         tracing::trace!(sql = %loggable(query), "prepare");
         let prepared = self.conn.session.lock().await.prepare(query).await;
         let p = match prepared {
@@ -88,10 +97,20 @@ impl AsyncMysqlShim<Sink> for Shim {
         };
         let Ok(ncols) = u16::try_from(p.columns.len()) else {
             self.conn.session.lock().await.close_prepared(p.id);
-            return reply::send_err(&self.conn, &errors::to_wire(&Error::other("Too many columns"))).await;
+            return reply::send_err(
+                &self.conn,
+                &errors::to_wire(&Error::other("Too many columns")),
+            )
+            .await;
         };
         let warnings = self.conn.session.lock().await.warning_count();
-        self.conn.state.lock().stmts.insert(p.id, crate::conn::StmtMeta { params: nparams, ..Default::default() });
+        self.conn.state.lock().stmts.insert(
+            p.id,
+            crate::conn::StmtMeta {
+                params: nparams,
+                ..Default::default()
+            },
+        );
 
         // Register the id and parameter count in opensrv's statement table
         // (it refuses to dispatch an EXECUTE it does not know); what it
@@ -108,14 +127,18 @@ impl AsyncMysqlShim<Sink> for Shim {
             );
         }
         let this: &'a Shim = self;
-        info.reply(p.id, &this.placeholders[..usize::from(nparams)], &[]).await?;
+        info.reply(p.id, &this.placeholders[..usize::from(nparams)], &[])
+            .await?;
 
         let deprecate_eof = this.conn.deprecate_eof();
         {
             let mut out = this.conn.out.lock();
             out.packet(|b| wire::prepare_ok_payload(b, p.id, ncols, nparams, warnings));
             if nparams > 0 {
-                let placeholder = WireColumn::synthetic("?", WireType::of_kind(ColumnType::MYSQL_TYPE_VAR_STRING));
+                let placeholder = WireColumn::synthetic(
+                    "?",
+                    WireType::of_kind(ColumnType::MYSQL_TYPE_VAR_STRING),
+                );
                 for _ in 0..nparams {
                     out.packet(|b| wire::column_def_payload(b, &placeholder, None));
                 }
@@ -142,7 +165,11 @@ impl AsyncMysqlShim<Sink> for Shim {
         // The guard decoded and validated this packet's parameters.
         drop(results);
         let Some(values) = self.conn.state.lock().pending_exec.take() else {
-            return reply::send_err(&self.conn, &errors::to_wire(&Error::WrongArguments("mysqld_stmt_execute".into()))).await;
+            return reply::send_err(
+                &self.conn,
+                &errors::to_wire(&Error::WrongArguments("mysqld_stmt_execute".into())),
+            )
+            .await;
         };
         let span = tracing::debug_span!("execute", stmt = id);
         async {
@@ -163,7 +190,11 @@ impl AsyncMysqlShim<Sink> for Shim {
         self.conn.session.lock().await.close_prepared(stmt);
     }
 
-    async fn on_query<'a>(&'a mut self, query: &'a str, results: QueryResultWriter<'a, Sink>) -> io::Result<()> {
+    async fn on_query<'a>(
+        &'a mut self,
+        query: &'a str,
+        results: QueryResultWriter<'a, Sink>,
+    ) -> io::Result<()> {
         drop(results);
         let multi = self.conn.state.lock().multi_statements;
         let span = tracing::debug_span!("query", len = query.len());
@@ -182,12 +213,22 @@ impl AsyncMysqlShim<Sink> for Shim {
         .await
     }
 
-    async fn on_init<'a>(&'a mut self, db: &'a str, _writer: InitWriter<'a, Sink>) -> io::Result<()> {
+    async fn on_init<'a>(
+        &'a mut self,
+        db: &'a str,
+        _writer: InitWriter<'a, Sink>,
+    ) -> io::Result<()> {
         let result = self.conn.session.lock().await.use_database(db);
         match result {
             Ok(()) => {
                 let status = reply::status_bits(self.conn.session.lock().await.status());
-                reply::ok(&mut self.conn.out.lock(), &wire::OkInfo { status, ..Default::default() });
+                reply::ok(
+                    &mut self.conn.out.lock(),
+                    &wire::OkInfo {
+                        status,
+                        ..Default::default()
+                    },
+                );
                 self.conn.out.flush().await
             }
             Err(e) => reply::send_err(&self.conn, &errors::to_wire(&e)).await,

@@ -83,7 +83,11 @@ pub fn eof_payload(out: &mut Vec<u8>, warnings: u16, status: u16) {
 
 /// Protocol::ColumnDefinition41. `field_list_default` adds the trailing
 /// default-value field COM_FIELD_LIST replies carry (`None` = NULL).
-pub fn column_def_payload(out: &mut Vec<u8>, c: &WireColumn, field_list_default: Option<Option<&[u8]>>) {
+pub fn column_def_payload(
+    out: &mut Vec<u8>,
+    c: &WireColumn,
+    field_list_default: Option<Option<&[u8]>>,
+) {
     put_lenenc_bytes(out, b"def");
     put_lenenc_bytes(out, c.schema.as_bytes());
     put_lenenc_bytes(out, c.table.as_bytes());
@@ -146,8 +150,12 @@ fn put_binary_value(out: &mut Vec<u8>, w: &WireType, v: &Value) {
     use opensrv_mysql::ColumnType as T;
     match w.ty {
         T::MYSQL_TYPE_TINY => out.push(int_bits(v) as u8),
-        T::MYSQL_TYPE_SHORT | T::MYSQL_TYPE_YEAR => out.extend_from_slice(&(int_bits(v) as u16).to_le_bytes()),
-        T::MYSQL_TYPE_INT24 | T::MYSQL_TYPE_LONG => out.extend_from_slice(&(int_bits(v) as u32).to_le_bytes()),
+        T::MYSQL_TYPE_SHORT | T::MYSQL_TYPE_YEAR => {
+            out.extend_from_slice(&(int_bits(v) as u16).to_le_bytes())
+        }
+        T::MYSQL_TYPE_INT24 | T::MYSQL_TYPE_LONG => {
+            out.extend_from_slice(&(int_bits(v) as u32).to_le_bytes())
+        }
         T::MYSQL_TYPE_LONGLONG => out.extend_from_slice(&int_bits(v).to_le_bytes()),
         T::MYSQL_TYPE_FLOAT => {
             let f = match v {
@@ -270,18 +278,34 @@ mod tests {
     fn err_packet_layout() {
         let mut out = Vec::new();
         err_payload(&mut out, 1146, "42S02", "Table 'test.t' doesn't exist");
-        assert_eq!(&out[..9], &[0xFF, 0x7A, 0x04, b'#', b'4', b'2', b'S', b'0', b'2']);
+        assert_eq!(
+            &out[..9],
+            &[0xFF, 0x7A, 0x04, b'#', b'4', b'2', b'S', b'0', b'2']
+        );
         assert_eq!(&out[9..], b"Table 'test.t' doesn't exist");
     }
 
     #[test]
     fn ok_packet_layout() {
         let mut out = Vec::new();
-        let ok = OkInfo { affected_rows: 3, last_insert_id: 300, status: 2, warnings: 1, info: String::new() };
+        let ok = OkInfo {
+            affected_rows: 3,
+            last_insert_id: 300,
+            status: 2,
+            warnings: 1,
+            info: String::new(),
+        };
         ok_payload(&mut out, &ok, false);
         assert_eq!(out, vec![0, 3, 0xFC, 0x2C, 0x01, 2, 0, 1, 0]);
         out.clear();
-        ok_payload(&mut out, &OkInfo { info: "Rows matched: 1".into(), ..Default::default() }, false);
+        ok_payload(
+            &mut out,
+            &OkInfo {
+                info: "Rows matched: 1".into(),
+                ..Default::default()
+            },
+            false,
+        );
         assert_eq!(&out[7..], b"\x0fRows matched: 1");
     }
 
@@ -318,7 +342,11 @@ mod tests {
     #[test]
     fn text_row_encoding() {
         let mut out = Vec::new();
-        text_row_payload(&mut out, 4, &[Value::Int(42), Value::Null, Value::Str("hé".into())]);
+        text_row_payload(
+            &mut out,
+            4,
+            &[Value::Int(42), Value::Null, Value::Str("hé".into())],
+        );
         assert_eq!(out, vec![2, b'4', b'2', 0xFB, 3, b'h', 0xC3, 0xA9, 0xFB]);
     }
 }

@@ -23,18 +23,30 @@ fn help_lists_the_documented_flags() {
     let out = tiembed().arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--listen", "--data-dir", "--config", "--models-dir", "--log-level"] {
+    for flag in [
+        "--listen",
+        "--data-dir",
+        "--config",
+        "--models-dir",
+        "--log-level",
+    ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
 
 #[test]
 fn configuration_errors_exit_with_status_2() {
-    let out = tiembed().args(["--config", "/nonexistent/tiembed.toml"]).output().unwrap();
+    let out = tiembed()
+        .args(["--config", "/nonexistent/tiembed.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file"));
 
-    let out = tiembed().env("TIEMBED_VERSION", "5.5.5-10.11.6-MariaDB").output().unwrap();
+    let out = tiembed()
+        .env("TIEMBED_VERSION", "5.5.5-10.11.6-MariaDB")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must not contain \"MariaDB\""));
 
@@ -57,7 +69,10 @@ async fn sigterm_shuts_down_gracefully() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let port = loop {
         let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "tiembed exited before listening");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "tiembed exited before listening"
+        );
         if let Some(rest) = line.split("addr=").nth(1) {
             let addr = rest.split_whitespace().next().unwrap();
             break addr.rsplit_once(':').unwrap().1.parse::<u16>().unwrap();
@@ -67,14 +82,21 @@ async fn sigterm_shuts_down_gracefully() {
     assert!(matches!(c.query("SELECT 1").await, common::Reply::Rows(_)));
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     assert!(c.is_closed().await);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "tiembed did not exit after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tiembed did not exit after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");

@@ -22,9 +22,14 @@ impl EngineServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (stop, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(tiembed_server::run(listener, engine, ServerConfig::default(), async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(tiembed_server::run(
+            listener,
+            engine,
+            ServerConfig::default(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         EngineServer { port, stop, task }
     }
 
@@ -81,9 +86,11 @@ async fn guard_garbage_execute_then_valid_query_real_engine() {
     let server = EngineServer::start().await;
     let mut c = Client::connect(server.port).await;
     let (id, _, _) = c.prepare("SELECT ?").await.unwrap();
-    c.send(&command(COM_STMT_EXECUTE, &id.to_le_bytes()[..3])).await;
+    c.send(&command(COM_STMT_EXECUTE, &id.to_le_bytes()[..3]))
+        .await;
     assert_eq!(c.read_reply(true).await.err().code, 1210);
-    c.send(&command(COM_STMT_EXECUTE, &execute_body(id, &[], true))).await;
+    c.send(&command(COM_STMT_EXECUTE, &execute_body(id, &[], true)))
+        .await;
     assert_eq!(c.read_reply(true).await.err().code, 1210);
     assert_eq!(c.execute(id + 7, &[]).await.err().code, 1243);
     assert_eq!(one(c.query("SELECT 1").await).as_deref(), Some("1"));
@@ -96,39 +103,88 @@ async fn guard_garbage_execute_then_valid_query_real_engine() {
 async fn sql_round_trip_over_the_wire() {
     let server = EngineServer::start().await;
     let mut c = Client::open(server.port).await;
-    let e = c.login(&Login { db: Some("no_such_db"), ..Default::default() }).await.err();
+    let e = c
+        .login(&Login {
+            db: Some("no_such_db"),
+            ..Default::default()
+        })
+        .await
+        .err();
     assert_eq!(e.code, 1049);
 
     let mut c = Client::connect_with(
         server.port,
-        Login { db: Some("test"), caps: PYMYSQL_CAPS | MULTI_STATEMENTS, ..Default::default() },
+        Login {
+            db: Some("test"),
+            caps: PYMYSQL_CAPS | MULTI_STATEMENTS,
+            ..Default::default()
+        },
     )
     .await;
-    assert_eq!(one(c.query("SELECT VERSION()").await).as_deref(), Some("8.0.11-TiDB-v8.5.3-serverless"));
-    assert_eq!(one(c.query("SELECT DATABASE()").await).as_deref(), Some("test"));
-    c.query("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), v VECTOR(3))").await.ok();
-    let ok = c.query("INSERT INTO t (name, v) VALUES ('a', '[1,2,3]'), ('b', '[4,5,6]')").await.ok();
+    assert_eq!(
+        one(c.query("SELECT VERSION()").await).as_deref(),
+        Some("8.0.11-TiDB-v8.5.3-serverless")
+    );
+    assert_eq!(
+        one(c.query("SELECT DATABASE()").await).as_deref(),
+        Some("test")
+    );
+    c.query("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), v VECTOR(3))")
+        .await
+        .ok();
+    let ok = c
+        .query("INSERT INTO t (name, v) VALUES ('a', '[1,2,3]'), ('b', '[4,5,6]')")
+        .await
+        .ok();
     assert_eq!((ok.affected, ok.last_insert_id), (2, 1));
-    let r = c.query("SELECT id, name, v FROM t ORDER BY id").await.rows();
-    assert_eq!(r.text()[1], vec![Some("2".into()), Some("b".into()), Some("[4,5,6]".into())]);
-    assert_eq!((r.cols[2].ty, r.cols[2].charset), (251, 46), "VECTOR as non-binary LONG_BLOB");
+    let r = c
+        .query("SELECT id, name, v FROM t ORDER BY id")
+        .await
+        .rows();
+    assert_eq!(
+        r.text()[1],
+        vec![Some("2".into()), Some("b".into()), Some("[4,5,6]".into())]
+    );
+    assert_eq!(
+        (r.cols[2].ty, r.cols[2].charset),
+        (251, 46),
+        "VECTOR as non-binary LONG_BLOB"
+    );
     // CLIENT_FOUND_ROWS (PyMySQL+SQLAlchemy): matched rows, even when unchanged.
-    assert_eq!(c.query("UPDATE t SET name = 'a' WHERE id = 1").await.ok().affected, 1);
+    assert_eq!(
+        c.query("UPDATE t SET name = 'a' WHERE id = 1")
+            .await
+            .ok()
+            .affected,
+        1
+    );
     let e = c.query("DESCRIBE missing").await.err();
     assert_eq!(e.code, 1146);
 
     // Transactions show in the status flags.
-    assert_eq!(c.query("BEGIN").await.ok().status & STATUS_IN_TRANS, STATUS_IN_TRANS);
+    assert_eq!(
+        c.query("BEGIN").await.ok().status & STATUS_IN_TRANS,
+        STATUS_IN_TRANS
+    );
     c.query("ROLLBACK").await.ok();
 
     // Multi-statements.
     c.send(&command(COM_QUERY, b"SELECT 1; SELECT 2")).await;
-    assert_ne!(c.read_reply(false).await.rows().end_status & STATUS_MORE_RESULTS, 0);
+    assert_ne!(
+        c.read_reply(false).await.rows().end_status & STATUS_MORE_RESULTS,
+        0
+    );
     assert_eq!(one(c.read_reply(false).await).as_deref(), Some("2"));
 
     // Prepared statements with typed parameters.
     let (ins, _, _) = c.prepare("INSERT INTO t (name) VALUES (?)").await.unwrap();
-    assert_eq!(c.execute(ins, &[Param::Str("c".into())]).await.ok().last_insert_id, 3);
+    assert_eq!(
+        c.execute(ins, &[Param::Str("c".into())])
+            .await
+            .ok()
+            .last_insert_id,
+        3
+    );
     let (sel, _, _) = c.prepare("SELECT name FROM t WHERE id = ?").await.unwrap();
     let r = c.execute(sel, &[Param::Double(3.0)]).await.rows();
     assert_eq!(r.raw, vec![vec![0, 0, 1, b'c']]);

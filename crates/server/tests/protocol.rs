@@ -20,14 +20,25 @@ async fn greeting_looks_like_tidb() {
     assert_eq!(g.plugin, "mysql_native_password");
     assert_eq!(g.charset, 46);
     assert_eq!(g.status, STATUS_AUTOCOMMIT);
-    for cap in [PROTOCOL_41, MULTI_STATEMENTS, MULTI_RESULTS, TRANSACTIONS, FOUND_ROWS, DEPRECATE_EOF, PLUGIN_AUTH] {
+    for cap in [
+        PROTOCOL_41,
+        MULTI_STATEMENTS,
+        MULTI_RESULTS,
+        TRANSACTIONS,
+        FOUND_ROWS,
+        DEPRECATE_EOF,
+        PLUGIN_AUTH,
+    ] {
         assert_ne!(g.caps & cap, 0, "capability {cap:#x} not advertised");
     }
     // Not offered: TLS (not configured) and query attributes (not implemented).
     assert_eq!(g.caps & SSL, 0);
     assert_eq!(g.caps & 0x0800_0000, 0);
     assert_eq!(g.salt.len(), 20);
-    assert!(g.salt.iter().all(|&b| (0x21..0x7F).contains(&b) && b != b'$'));
+    assert!(g
+        .salt
+        .iter()
+        .all(|&b| (0x21..0x7F).contains(&b) && b != b'$'));
     server.stop().await.unwrap();
 }
 
@@ -36,7 +47,10 @@ async fn guard_two_connections_get_different_salts_and_ids() {
     let (_fake, server) = fake_server().await;
     let a = Client::open(server.port).await;
     let b = Client::open(server.port).await;
-    assert_ne!(a.greeting.salt, b.greeting.salt, "the scramble must be random per connection");
+    assert_ne!(
+        a.greeting.salt, b.greeting.salt,
+        "the scramble must be random per connection"
+    );
     assert_ne!(a.greeting.conn_id, b.greeting.conn_id);
     assert!(a.greeting.conn_id > 0 && b.greeting.conn_id > 0);
     drop((a, b));
@@ -45,27 +59,68 @@ async fn guard_two_connections_get_different_salts_and_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_are_checked_with_mysql_native_password() {
-    let config = ServerConfig { users: users(&[("root", ""), ("app", "s3cret")]), ..Default::default() };
+    let config = ServerConfig {
+        users: users(&[("root", ""), ("app", "s3cret")]),
+        ..Default::default()
+    };
     let (fake, server) = fake_server_with(config).await;
 
     let mut c = Client::open(server.port).await;
-    let e = c.login(&Login { user: "app", password: "wrong", ..Default::default() }).await.err();
+    let e = c
+        .login(&Login {
+            user: "app",
+            password: "wrong",
+            ..Default::default()
+        })
+        .await
+        .err();
     assert_eq!((e.code, e.state.as_str()), (1045, "28000"));
-    assert_eq!(e.msg, "Access denied for user 'app'@'127.0.0.1' (using password: YES)");
+    assert_eq!(
+        e.msg,
+        "Access denied for user 'app'@'127.0.0.1' (using password: YES)"
+    );
     assert!(c.is_closed().await);
 
     let mut c = Client::open(server.port).await;
-    let e = c.login(&Login { user: "app", password: "", ..Default::default() }).await.err();
-    assert_eq!(e.msg, "Access denied for user 'app'@'127.0.0.1' (using password: NO)");
+    let e = c
+        .login(&Login {
+            user: "app",
+            password: "",
+            ..Default::default()
+        })
+        .await
+        .err();
+    assert_eq!(
+        e.msg,
+        "Access denied for user 'app'@'127.0.0.1' (using password: NO)"
+    );
 
     let mut c = Client::open(server.port).await;
-    let e = c.login(&Login { user: "nobody", password: "x", ..Default::default() }).await.err();
+    let e = c
+        .login(&Login {
+            user: "nobody",
+            password: "x",
+            ..Default::default()
+        })
+        .await
+        .err();
     assert_eq!(e.code, 1045);
 
     // root has an empty password, as TiDB's default.
     let mut c = Client::connect(server.port).await;
-    assert_eq!(c.query("SELECT 1").await.rows().text(), vec![vec![Some("1".to_string())]]);
-    let mut c = Client::connect_with(server.port, Login { user: "app", password: "s3cret", ..Default::default() }).await;
+    assert_eq!(
+        c.query("SELECT 1").await.rows().text(),
+        vec![vec![Some("1".to_string())]]
+    );
+    let mut c = Client::connect_with(
+        server.port,
+        Login {
+            user: "app",
+            password: "s3cret",
+            ..Default::default()
+        },
+    )
+    .await;
     assert!(matches!(c.query("SELECT 1").await, Reply::Rows(_)));
     // Refused logins never got a session.
     assert_eq!(fake.journal().sessions.len(), 2);
@@ -74,11 +129,21 @@ async fn passwords_are_checked_with_mysql_native_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_starting_with_another_plugin_are_switched_to_native_password() {
-    let config = ServerConfig { users: users(&[("app", "pw")]), ..Default::default() };
+    let config = ServerConfig {
+        users: users(&[("app", "pw")]),
+        ..Default::default()
+    };
     let (_fake, server) = fake_server_with(config).await;
     let mut c = Client::open(server.port).await;
     // The initial auth data is for a plugin the server did not offer.
-    let r = c.login(&Login { user: "app", password: "pw", plugin: "caching_sha2_password", ..Default::default() }).await;
+    let r = c
+        .login(&Login {
+            user: "app",
+            password: "pw",
+            plugin: "caching_sha2_password",
+            ..Default::default()
+        })
+        .await;
     assert!(matches!(r, Reply::Ok(_)), "{r:?}");
     assert!(matches!(c.query("SELECT 1").await, Reply::Rows(_)));
     server.stop().await.unwrap();
@@ -88,25 +153,75 @@ async fn clients_starting_with_another_plugin_are_switched_to_native_password() 
 async fn handshake_database() {
     let (fake, server) = fake_server().await;
     let mut c = Client::open(server.port).await;
-    let e = c.login(&Login { db: Some("nope"), ..Default::default() }).await.err();
-    assert_eq!((e.code, e.state.as_str(), e.msg.as_str()), (1049, "42000", "Unknown database 'nope'"));
-    assert!(c.is_closed().await, "the connection must be closed after ERROR 1049");
+    let e = c
+        .login(&Login {
+            db: Some("nope"),
+            ..Default::default()
+        })
+        .await
+        .err();
+    assert_eq!(
+        (e.code, e.state.as_str(), e.msg.as_str()),
+        (1049, "42000", "Unknown database 'nope'")
+    );
+    assert!(
+        c.is_closed().await,
+        "the connection must be closed after ERROR 1049"
+    );
 
-    let mut c = Client::connect_with(server.port, Login { db: Some("test"), ..Default::default() }).await;
-    assert_eq!(c.query("SELECT DATABASE()").await.rows().text(), vec![vec![Some("test".to_string())]]);
+    let mut c = Client::connect_with(
+        server.port,
+        Login {
+            db: Some("test"),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        c.query("SELECT DATABASE()").await.rows().text(),
+        vec![vec![Some("test".to_string())]]
+    );
     // mysql-connector sends CONNECT_WITH_DB with an empty name.
-    let mut c = Client::connect_with(server.port, Login { db: Some(""), ..Default::default() }).await;
-    assert_eq!(c.query("SELECT DATABASE()").await.rows().text(), vec![vec![None]]);
-    assert_eq!(fake.journal().sessions_closed, 1, "the refused connection's session was closed");
+    let mut c = Client::connect_with(
+        server.port,
+        Login {
+            db: Some(""),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        c.query("SELECT DATABASE()").await.rows().text(),
+        vec![vec![None]]
+    );
+    assert_eq!(
+        fake.journal().sessions_closed,
+        1,
+        "the refused connection's session was closed"
+    );
     server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn found_rows_capability_reaches_the_session() {
     let (fake, server) = fake_server().await;
-    let _a = Client::connect_with(server.port, Login { caps: PYMYSQL_CAPS, ..Default::default() }).await;
+    let _a = Client::connect_with(
+        server.port,
+        Login {
+            caps: PYMYSQL_CAPS,
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(fake.journal().found_rows, vec![true]);
-    let _b = Client::connect_with(server.port, Login { caps: PYMYSQL_CAPS & !FOUND_ROWS, ..Default::default() }).await;
+    let _b = Client::connect_with(
+        server.port,
+        Login {
+            caps: PYMYSQL_CAPS & !FOUND_ROWS,
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(fake.journal().found_rows, vec![true]);
     server.stop().await.unwrap();
 }
@@ -149,10 +264,19 @@ async fn guard_pipelined_stmt_close_and_queries_in_one_write() {
     batch.extend(command(COM_PING, b""));
     batch.extend(command(COM_QUERY, b"SELECT 3"));
     c.send(&batch).await;
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("1".to_string())]]);
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("2".to_string())]]);
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("1".to_string())]]
+    );
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("2".to_string())]]
+    );
     c.read_reply(false).await.ok();
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("3".to_string())]]);
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("3".to_string())]]
+    );
     assert_eq!(fake.journal().closed_statements, vec![id]);
 
     // The closed statement is gone.
@@ -172,8 +296,14 @@ async fn guard_packets_split_across_many_reads() {
         c.send(&[b]).await;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("7".to_string())]]);
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("8".to_string())]]);
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("7".to_string())]]
+    );
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("8".to_string())]]
+    );
     server.stop().await.unwrap();
 }
 
@@ -185,7 +315,10 @@ async fn guard_non_utf8_query_gets_1300_and_the_connection_survives() {
     let e = c.query_bytes(b"SELECT '\xff\xfe'").await.err();
     assert_eq!((e.code, e.state.as_str()), (1300, "HY000"));
     assert_eq!(e.msg, "Invalid utf8mb4 character string: 'FFFE27'");
-    assert_eq!(c.query("SELECT 5").await.rows().text(), vec![vec![Some("5".to_string())]]);
+    assert_eq!(
+        c.query("SELECT 5").await.rows().text(),
+        vec![vec![Some("5".to_string())]]
+    );
 
     // Also when pipelined with a valid query, and for PREPARE and INIT_DB.
     let mut batch = command(COM_QUERY, b"\xc3\x28");
@@ -195,12 +328,21 @@ async fn guard_non_utf8_query_gets_1300_and_the_connection_survives() {
     batch.extend(command(COM_QUERY, b"SELECT 7"));
     c.send(&batch).await;
     assert_eq!(c.read_reply(false).await.err().code, 1300);
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("6".to_string())]]);
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("6".to_string())]]
+    );
     assert_eq!(c.read_reply(false).await.err().code, 1300);
     assert_eq!(c.read_reply(false).await.err().code, 1300);
-    assert_eq!(c.read_reply(false).await.rows().text(), vec![vec![Some("7".to_string())]]);
+    assert_eq!(
+        c.read_reply(false).await.rows().text(),
+        vec![vec![Some("7".to_string())]]
+    );
     // The engine never saw the invalid text.
-    assert_eq!(fake.journal().queries, vec!["SELECT 5", "SELECT 6", "SELECT 7"]);
+    assert_eq!(
+        fake.journal().queries,
+        vec!["SELECT 5", "SELECT 6", "SELECT 7"]
+    );
     server.stop().await.unwrap();
 }
 
@@ -232,13 +374,26 @@ async fn guard_malformed_execute_gets_1210_and_the_connection_survives() {
     for body in &bad {
         c.send(&command(COM_STMT_EXECUTE, body)).await;
         let e = c.read_reply(true).await.err();
-        assert_eq!((e.code, e.msg.as_str()), (1210, "Incorrect arguments to mysqld_stmt_execute"), "body {body:?}");
-        assert_eq!(c.query("SELECT 1").await.rows().text(), vec![vec![Some("1".to_string())]]);
+        assert_eq!(
+            (e.code, e.msg.as_str()),
+            (1210, "Incorrect arguments to mysqld_stmt_execute"),
+            "body {body:?}"
+        );
+        assert_eq!(
+            c.query("SELECT 1").await.rows().text(),
+            vec![vec![Some("1".to_string())]]
+        );
     }
     // Unknown statement id: 1243, not a dropped connection.
     let e = c.execute(id + 100, &[]).await.err();
     assert_eq!((e.code, e.state.as_str()), (1243, "HY000"));
-    assert_eq!(e.msg, format!("Unknown prepared statement handler ({}) given to mysqld_stmt_execute", id + 100));
+    assert_eq!(
+        e.msg,
+        format!(
+            "Unknown prepared statement handler ({}) given to mysqld_stmt_execute",
+            id + 100
+        )
+    );
     // Garbage right after the command byte.
     c.send(&command(COM_STMT_EXECUTE, &[0xde, 0xad])).await;
     assert_eq!(c.read_reply(true).await.err().code, 1210);
@@ -247,13 +402,19 @@ async fn guard_malformed_execute_gets_1210_and_the_connection_survives() {
     c.send(&command(COM_STMT_EXECUTE, &valid)).await;
     let rows = c.read_reply(true).await.rows();
     assert_eq!(rows.raw.len(), 1);
-    assert_eq!(fake.journal().executes, vec![(id, vec![Value::Int(1), Value::Str("x".into())])]);
+    assert_eq!(
+        fake.journal().executes,
+        vec![(id, vec![Value::Int(1), Value::Str("x".into())])]
+    );
     server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guard_oversized_packet_is_1153_and_closes() {
-    let config = ServerConfig { max_allowed_packet: 1024, ..Default::default() };
+    let config = ServerConfig {
+        max_allowed_packet: 1024,
+        ..Default::default()
+    };
     let (fake, server) = fake_server_with(config).await;
     let mut c = Client::connect(server.port).await;
     let big = format!("SELECT LENGTH {}", "x".repeat(2000));
@@ -284,7 +445,10 @@ async fn multi_packet_queries_arrive_whole() {
     // Payload (command byte + text) of exactly 16 MiB - 1: a full chunk
     // followed by an empty one; and one spanning two chunks.
     for payload_len in [0xFF_FFFF, 0xFF_FFFF + 1000] {
-        let sql = format!("SELECT LENGTH {}", "x".repeat(payload_len - 1 - "SELECT LENGTH ".len()));
+        let sql = format!(
+            "SELECT LENGTH {}",
+            "x".repeat(payload_len - 1 - "SELECT LENGTH ".len())
+        );
         let r = c.query(&sql).await.rows();
         assert_eq!(r.text(), vec![vec![Some((payload_len - 1).to_string())]]);
     }
@@ -298,7 +462,10 @@ async fn large_result_sets_are_streamed_completely() {
     let r = c.query("SELECT ROWS 5000").await.rows();
     assert_eq!(r.rows.len(), 5000);
     assert_eq!(r.text()[4999][0].as_deref(), Some("4999"));
-    assert!(r.text()[4999][1].as_deref().unwrap().starts_with("row number 4999 "));
+    assert!(r.text()[4999][1]
+        .as_deref()
+        .unwrap()
+        .starts_with("row number 4999 "));
     assert_eq!(c.query("SELECT 1").await.rows().rows.len(), 1);
     server.stop().await.unwrap();
 }
@@ -314,7 +481,11 @@ async fn ok_packets_carry_counts_status_and_warnings() {
     let ok = c.query("BEGIN").await.ok();
     assert_eq!(ok.status, STATUS_AUTOCOMMIT | STATUS_IN_TRANS);
     let rows = c.query("SELECT 1").await.rows();
-    assert_eq!(rows.end_status, STATUS_AUTOCOMMIT | STATUS_IN_TRANS, "result-set terminators carry the status too");
+    assert_eq!(
+        rows.end_status,
+        STATUS_AUTOCOMMIT | STATUS_IN_TRANS,
+        "result-set terminators carry the status too"
+    );
     assert_eq!(c.query("COMMIT").await.ok().status, STATUS_AUTOCOMMIT);
     assert_eq!(c.query("SET AUTOCOMMIT = 0").await.ok().status, 0);
     assert_eq!(c.query("WARN").await.ok().warnings, 2);
@@ -326,7 +497,10 @@ async fn errors_carry_mysql_codes_and_sqlstates() {
     let (_fake, server) = fake_server().await;
     let mut c = Client::connect(server.port).await;
     let e = c.query("SELECT ERR").await.err();
-    assert_eq!((e.code, e.state.as_str(), e.msg.as_str()), (1146, "42S02", "Table 'test.nope' doesn't exist"));
+    assert_eq!(
+        (e.code, e.state.as_str(), e.msg.as_str()),
+        (1146, "42S02", "Table 'test.nope' doesn't exist")
+    );
     // A TiDB-only code opensrv's ErrorKind table does not know.
     let e = c.query("SELECT DDL").await.err();
     assert_eq!((e.code, e.state.as_str()), (8200, "HY000"));
@@ -357,13 +531,21 @@ async fn column_definitions_tell_drivers_how_to_decode() {
             (6, 63),   // NULL
         ]
     );
-    assert_eq!(r.cols[0].flags & 128, 0, "VECTOR must not carry the BINARY flag");
+    assert_eq!(
+        r.cols[0].flags & 128,
+        0,
+        "VECTOR must not carry the BINARY flag"
+    );
     assert_ne!(r.cols[4].flags & 128, 0, "BLOB carries the BINARY flag");
     assert_eq!(r.cols[2].decimals, 2);
     assert_eq!(r.cols[5].decimals, 31);
     assert_ne!(r.cols[6].flags & 32, 0, "UNSIGNED flag");
     let row = &r.rows[0];
-    let text = |i: usize| row[i].as_ref().map(|b| String::from_utf8(b.clone()).unwrap());
+    let text = |i: usize| {
+        row[i]
+            .as_ref()
+            .map(|b| String::from_utf8(b.clone()).unwrap())
+    };
     assert_eq!(text(0).as_deref(), Some("[0.1,0.2,0.3]"));
     assert_eq!(text(1).as_deref(), Some("{\"a\": 1}"));
     assert_eq!(text(2).as_deref(), Some("12.50"));
@@ -377,7 +559,10 @@ async fn column_definitions_tell_drivers_how_to_decode() {
     // A NULL-typed expression column that produced strings is described as a string.
     let r = c.query("SELECT MIXED").await.rows();
     assert_eq!((r.cols[0].ty, r.cols[0].charset), (253, 46));
-    assert_eq!(r.text(), vec![vec![Some("a".into())], vec![None], vec![Some("b".into())]]);
+    assert_eq!(
+        r.text(),
+        vec![vec![Some("a".into())], vec![None], vec![Some("b".into())]]
+    );
     server.stop().await.unwrap();
 }
 
@@ -386,8 +571,16 @@ async fn multi_statements_send_one_result_per_statement() {
     let (_fake, server) = fake_server().await;
     for deprecate_eof in [false, true] {
         let caps = PYMYSQL_CAPS | MULTI_STATEMENTS | if deprecate_eof { DEPRECATE_EOF } else { 0 };
-        let mut c = Client::connect_with(server.port, Login { caps, ..Default::default() }).await;
-        c.send(&command(COM_QUERY, b"SELECT 1; INSERT; SELECT 2")).await;
+        let mut c = Client::connect_with(
+            server.port,
+            Login {
+                caps,
+                ..Default::default()
+            },
+        )
+        .await;
+        c.send(&command(COM_QUERY, b"SELECT 1; INSERT; SELECT 2"))
+            .await;
         let r1 = c.read_reply(false).await.rows();
         assert_ne!(r1.end_status & STATUS_MORE_RESULTS, 0);
         let ok = c.read_reply(false).await.ok();
@@ -397,10 +590,17 @@ async fn multi_statements_send_one_result_per_statement() {
         assert_eq!(r2.text(), vec![vec![Some("2".to_string())]]);
 
         // Execution stops at the first error, which ends the reply.
-        c.send(&command(COM_QUERY, b"SELECT 1; SELECT ERR; SELECT 2")).await;
-        assert_ne!(c.read_reply(false).await.rows().end_status & STATUS_MORE_RESULTS, 0);
+        c.send(&command(COM_QUERY, b"SELECT 1; SELECT ERR; SELECT 2"))
+            .await;
+        assert_ne!(
+            c.read_reply(false).await.rows().end_status & STATUS_MORE_RESULTS,
+            0
+        );
         assert_eq!(c.read_reply(false).await.err().code, 1146);
-        assert_eq!(c.query("SELECT 9").await.rows().text(), vec![vec![Some("9".to_string())]]);
+        assert_eq!(
+            c.query("SELECT 9").await.rows().text(),
+            vec![vec![Some("9".to_string())]]
+        );
     }
     // Without CLIENT_MULTI_STATEMENTS, several statements are a syntax error.
     let mut c = Client::connect(server.port).await;
@@ -418,7 +618,14 @@ async fn multi_statements_send_one_result_per_statement() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deprecate_eof_is_honoured() {
     let (_fake, server) = fake_server().await;
-    let mut c = Client::connect_with(server.port, Login { caps: PYMYSQL_CAPS | DEPRECATE_EOF, ..Default::default() }).await;
+    let mut c = Client::connect_with(
+        server.port,
+        Login {
+            caps: PYMYSQL_CAPS | DEPRECATE_EOF,
+            ..Default::default()
+        },
+    )
+    .await;
     c.send(&command(COM_QUERY, b"SELECT 4")).await;
     let (_, count) = c.read_packet().await;
     assert_eq!(count, vec![1]);
@@ -466,13 +673,27 @@ async fn prepared_statements_with_typed_parameters_and_binary_rows() {
     let date = chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
     assert_eq!(
         fake.journal().executes[0].1,
-        vec![Value::Int(-5), Value::Double(1.5), Value::Str("héllo".into()), Value::Null, Value::Date(date), Value::UInt(u64::MAX)]
+        vec![
+            Value::Int(-5),
+            Value::Double(1.5),
+            Value::Str("héllo".into()),
+            Value::Null,
+            Value::Date(date),
+            Value::UInt(u64::MAX)
+        ]
     );
 
     // Later executions may omit the types (mysql2 and libmysqlclient do).
     let body = execute_body(
         id,
-        &[Param::LongLong(1), Param::Double(2.0), Param::Str("a".into()), Param::Null, Param::Date(2000, 1, 1), Param::ULongLong(3)],
+        &[
+            Param::LongLong(1),
+            Param::Double(2.0),
+            Param::Str("a".into()),
+            Param::Null,
+            Param::Date(2000, 1, 1),
+            Param::ULongLong(3),
+        ],
         false,
     );
     c.send(&command(COM_STMT_EXECUTE, &body)).await;
@@ -506,20 +727,34 @@ async fn long_data_and_stmt_reset() {
     body.extend_from_slice(&[0, 1, 0, 0, 0, 0, 1, 0xFE, 0]);
     c.send(&command(COM_STMT_EXECUTE, &body)).await;
     c.read_reply(true).await.rows();
-    assert_eq!(fake.journal().executes[0].1, vec![Value::Str("abcd".into())]);
+    assert_eq!(
+        fake.journal().executes[0].1,
+        vec![Value::Str("abcd".into())]
+    );
 
     c.send(&command(COM_STMT_RESET, &id.to_le_bytes())).await;
     assert_eq!(c.read_reply(false).await.ok().status, STATUS_AUTOCOMMIT);
-    c.send(&command(COM_STMT_RESET, &999u32.to_le_bytes())).await;
+    c.send(&command(COM_STMT_RESET, &999u32.to_le_bytes()))
+        .await;
     let e = c.read_reply(false).await.err();
-    assert_eq!(e.msg, "Unknown prepared statement handler (999) given to mysqld_stmt_reset");
+    assert_eq!(
+        e.msg,
+        "Unknown prepared statement handler (999) given to mysqld_stmt_reset"
+    );
     server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn field_list_answers_with_column_definitions() {
     let (_fake, server) = fake_server().await;
-    let mut c = Client::connect_with(server.port, Login { db: Some("test"), ..Default::default() }).await;
+    let mut c = Client::connect_with(
+        server.port,
+        Login {
+            db: Some("test"),
+            ..Default::default()
+        },
+    )
+    .await;
     c.send(&command(COM_FIELD_LIST, b"t\0")).await;
     let mut defs = Vec::new();
     loop {
@@ -549,14 +784,20 @@ async fn ping_init_db_statistics_reset_and_quit() {
 
     c.send(&command(COM_INIT_DB, b"other")).await;
     c.read_reply(false).await.ok();
-    assert_eq!(c.query("SELECT DATABASE()").await.rows().text(), vec![vec![Some("other".to_string())]]);
+    assert_eq!(
+        c.query("SELECT DATABASE()").await.rows().text(),
+        vec![vec![Some("other".to_string())]]
+    );
     c.send(&command(COM_INIT_DB, b"nope")).await;
     assert_eq!(c.read_reply(false).await.err().code, 1049);
 
     c.send(&command(COM_STATISTICS, b"")).await;
     let (_, stats) = c.read_packet().await;
     let stats = String::from_utf8(stats).unwrap();
-    assert!(stats.starts_with("Uptime: ") && stats.contains("Questions: "), "{stats}");
+    assert!(
+        stats.starts_with("Uptime: ") && stats.contains("Questions: "),
+        "{stats}"
+    );
 
     let (id, _, _) = c.prepare("SELECT ?").await.unwrap();
     c.send(&command(COM_RESET_CONNECTION, b"")).await;
@@ -579,15 +820,23 @@ async fn ping_init_db_statistics_reset_and_quit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_connections_is_1040() {
-    let config = ServerConfig { max_connections: 1, ..Default::default() };
+    let config = ServerConfig {
+        max_connections: 1,
+        ..Default::default()
+    };
     let (_fake, server) = fake_server_with(config).await;
     let mut first = Client::connect(server.port).await;
-    let mut second = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
-    let mut buf = vec![0u8; 256];
-    let n = tokio::time::timeout(Duration::from_secs(5), tokio::io::AsyncReadExt::read(&mut second, &mut buf))
+    let mut second = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
-        .unwrap()
         .unwrap();
+    let mut buf = vec![0u8; 256];
+    let n = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut second, &mut buf),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let e = parse_err(&buf[4..n]);
     assert_eq!((e.code, e.msg.as_str()), (1040, "Too many connections"));
     assert!(matches!(first.query("SELECT 1").await, Reply::Rows(_)));
@@ -611,20 +860,31 @@ async fn graceful_shutdown_lets_running_statements_finish() {
     let stopping = tokio::spawn(server.stop());
 
     // The running statement completes and its result arrives...
-    assert_eq!(busy.read_reply(false).await.rows().text(), vec![vec![Some("600".to_string())]]);
+    assert_eq!(
+        busy.read_reply(false).await.rows().text(),
+        vec![vec![Some("600".to_string())]]
+    );
     // ...then both connections are closed and nothing new is accepted.
     assert!(busy.is_closed().await);
     assert!(idle.is_closed().await);
     stopping.await.unwrap().unwrap();
-    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err());
     let j = fake.journal();
-    assert_eq!(j.shutdowns, 1, "engine shut down once, after the connections");
+    assert_eq!(
+        j.shutdowns, 1,
+        "engine shut down once, after the connections"
+    );
     assert_eq!(j.sessions_closed, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_timeout_cuts_off_statements_that_run_too_long() {
-    let config = ServerConfig { shutdown_timeout: Duration::from_millis(300), ..Default::default() };
+    let config = ServerConfig {
+        shutdown_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
     let (fake, server) = fake_server_with(config).await;
     let mut busy = Client::connect(server.port).await;
     busy.send(&command(COM_QUERY, b"SLEEP 60000")).await;
@@ -635,5 +895,8 @@ async fn shutdown_timeout_cuts_off_statements_that_run_too_long() {
     assert!(busy.is_closed().await);
     let j = fake.journal();
     assert_eq!(j.shutdowns, 1);
-    assert_eq!(j.sessions_closed, 1, "the cut-off session was still closed (rolled back)");
+    assert_eq!(
+        j.sessions_closed, 1,
+        "the cut-off session was still closed (rolled back)"
+    );
 }

@@ -18,12 +18,19 @@ fn decimal(info: &ExactNumberInfo) -> Result<DataType> {
         ExactNumberInfo::PrecisionAndScale(p, s) => (*p, (*s).max(0) as u64),
     };
     if p > 65 {
-        return Err(Error::other(format!("Too-big precision {p} specified. Maximum is 65.")));
+        return Err(Error::other(format!(
+            "Too-big precision {p} specified. Maximum is 65."
+        )));
     }
     if s > 30 || s > p {
-        return Err(Error::other(format!("Too big scale {s} specified. Maximum is 30.")));
+        return Err(Error::other(format!(
+            "Too big scale {s} specified. Maximum is 30."
+        )));
     }
-    Ok(DataType::Decimal { precision: p as u8, scale: s as u8 })
+    Ok(DataType::Decimal {
+        precision: p as u8,
+        scale: s as u8,
+    })
 }
 
 fn int(width: IntWidth, unsigned: bool) -> DataType {
@@ -48,10 +55,15 @@ pub fn column_type(t: &ast::DataType) -> Result<DataType> {
         A::Bool | A::Boolean => DataType::Bool,
         A::Float(ExactNumberInfo::Precision(p)) if *p > 24 => DataType::Double,
         A::Float(_) | A::FloatUnsigned(_) | A::Real | A::Float4 => DataType::Float,
-        A::Double(_) | A::DoubleUnsigned(_) | A::DoublePrecision | A::DoublePrecisionUnsigned | A::Float8 | A::Float64 => {
-            DataType::Double
+        A::Double(_)
+        | A::DoubleUnsigned(_)
+        | A::DoublePrecision
+        | A::DoublePrecisionUnsigned
+        | A::Float8
+        | A::Float64 => DataType::Double,
+        A::Decimal(i) | A::Numeric(i) | A::Dec(i) | A::DecimalUnsigned(i) | A::DecUnsigned(i) => {
+            decimal(i)?
         }
-        A::Decimal(i) | A::Numeric(i) | A::Dec(i) | A::DecimalUnsigned(i) | A::DecUnsigned(i) => decimal(i)?,
         A::Char(l) | A::Character(l) => DataType::Char(char_len(l, 1)),
         A::Varchar(l) | A::CharacterVarying(l) | A::CharVarying(l) | A::Nvarchar(l) => {
             DataType::VarChar(char_len(l, 255))
@@ -70,8 +82,12 @@ pub fn column_type(t: &ast::DataType) -> Result<DataType> {
         A::MediumBlob => DataType::Blob(TextKind::Medium),
         A::LongBlob => DataType::Blob(TextKind::Long),
         A::Date => DataType::Date,
-        A::Datetime(fsp) => DataType::DateTime { fsp: fsp.unwrap_or(0).min(6) as u8 },
-        A::Timestamp(fsp, _) => DataType::Timestamp { fsp: fsp.unwrap_or(0).min(6) as u8 },
+        A::Datetime(fsp) => DataType::DateTime {
+            fsp: fsp.unwrap_or(0).min(6) as u8,
+        },
+        A::Timestamp(fsp, _) => DataType::Timestamp {
+            fsp: fsp.unwrap_or(0).min(6) as u8,
+        },
         A::JSON => DataType::Json,
         A::Custom(name, args) => return custom_type(name, args),
         other => return Err(Error::NotSupported(format!("column type {other}"))),
@@ -85,12 +101,19 @@ fn custom_type(name: &ast::ObjectName, args: &[String]) -> Result<DataType> {
         return match args {
             [] => Ok(DataType::Vector(None)),
             [d] => {
-                let dims: i64 = d.trim().parse().map_err(|_| Error::other(format!("Invalid vector dimension '{d}'")))?;
+                let dims: i64 = d
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::other(format!("Invalid vector dimension '{d}'")))?;
                 if dims < 0 {
-                    return Err(Error::other("dimensions for type vector must be at least 0"));
+                    return Err(Error::other(
+                        "dimensions for type vector must be at least 0",
+                    ));
                 }
                 if dims as usize > MAX_VECTOR_DIMS {
-                    return Err(Error::other(format!("vector cannot have more than {MAX_VECTOR_DIMS} dimensions")));
+                    return Err(Error::other(format!(
+                        "vector cannot have more than {MAX_VECTOR_DIMS} dimensions"
+                    )));
                 }
                 Ok(DataType::Vector(Some(dims as u32)))
             }
@@ -107,14 +130,20 @@ fn custom_type(name: &ast::ObjectName, args: &[String]) -> Result<DataType> {
 pub fn cast_target(t: &ast::DataType) -> Result<CastTarget> {
     use ast::DataType as A;
     Ok(match t {
-        A::Char(l) | A::Character(l) | A::Varchar(l) | A::Nvarchar(l) => CastTarget::Char(match l {
-            Some(CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
-            _ => None,
-        }),
+        A::Char(l) | A::Character(l) | A::Varchar(l) | A::Nvarchar(l) => {
+            CastTarget::Char(match l {
+                Some(CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
+                _ => None,
+            })
+        }
         A::Text | A::String(_) => CastTarget::Char(None),
         A::Binary(l) => CastTarget::Binary(l.map(|l| l as u32)),
-        A::Signed | A::SignedInteger | A::Int(_) | A::Integer(_) | A::BigInt(_) => CastTarget::Signed,
-        A::Unsigned | A::UnsignedInteger | A::IntUnsigned(_) | A::BigIntUnsigned(_) => CastTarget::Unsigned,
+        A::Signed | A::SignedInteger | A::Int(_) | A::Integer(_) | A::BigInt(_) => {
+            CastTarget::Signed
+        }
+        A::Unsigned | A::UnsignedInteger | A::IntUnsigned(_) | A::BigIntUnsigned(_) => {
+            CastTarget::Unsigned
+        }
         A::Decimal(i) | A::Numeric(i) | A::Dec(i) => match decimal(i)? {
             DataType::Decimal { precision, scale } => CastTarget::Decimal { precision, scale },
             _ => unreachable!("decimal() returns Decimal"),
@@ -122,7 +151,9 @@ pub fn cast_target(t: &ast::DataType) -> Result<CastTarget> {
         A::Double(_) | A::DoublePrecision | A::Real | A::Float8 => CastTarget::Double,
         A::Float(_) | A::Float4 => CastTarget::Float,
         A::Date => CastTarget::Date,
-        A::Datetime(fsp) | A::Timestamp(fsp, _) => CastTarget::DateTime { fsp: fsp.unwrap_or(0).min(6) as u8 },
+        A::Datetime(fsp) | A::Timestamp(fsp, _) => CastTarget::DateTime {
+            fsp: fsp.unwrap_or(0).min(6) as u8,
+        },
         A::Time(..) => CastTarget::Time,
         A::JSON => CastTarget::Json,
         A::Custom(name, args) => match custom_type(name, args)? {
@@ -140,9 +171,18 @@ pub fn cast_type(t: &CastTarget) -> DataType {
         CastTarget::Char(None) => DataType::Text(TextKind::Long),
         CastTarget::Binary(Some(n)) => DataType::VarBinary(*n),
         CastTarget::Binary(None) => DataType::Blob(TextKind::Long),
-        CastTarget::Signed => DataType::Int { width: IntWidth::Big, unsigned: false },
-        CastTarget::Unsigned => DataType::Int { width: IntWidth::Big, unsigned: true },
-        CastTarget::Decimal { precision, scale } => DataType::Decimal { precision: *precision, scale: *scale },
+        CastTarget::Signed => DataType::Int {
+            width: IntWidth::Big,
+            unsigned: false,
+        },
+        CastTarget::Unsigned => DataType::Int {
+            width: IntWidth::Big,
+            unsigned: true,
+        },
+        CastTarget::Decimal { precision, scale } => DataType::Decimal {
+            precision: *precision,
+            scale: *scale,
+        },
         CastTarget::Double => DataType::Double,
         CastTarget::Float => DataType::Float,
         CastTarget::Date => DataType::Date,

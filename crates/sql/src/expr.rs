@@ -10,21 +10,57 @@ pub enum Expr {
     Column(usize),
     /// A slot of an enclosing query's row (correlated subquery); `depth` 1
     /// is the immediately enclosing query.
-    OuterColumn { depth: usize, index: usize },
+    OuterColumn {
+        depth: usize,
+        index: usize,
+    },
     /// `?` of a prepared statement, 0-based.
     Param(usize),
     /// `@name`.
     UserVar(String),
     /// `@@[scope.]name`.
-    SysVar { name: String, scope: VarScope },
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
-    Compare { op: CmpOp, left: Box<Expr>, right: Box<Expr>, collation: Collation },
-    IsNull { expr: Box<Expr>, negated: bool },
+    SysVar {
+        name: String,
+        scope: VarScope,
+    },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Compare {
+        op: CmpOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+        collation: Collation,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
     /// `x IS [NOT] TRUE/FALSE`.
-    IsBool { expr: Box<Expr>, value: bool, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool, collation: Collation },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool, collation: Collation },
+    IsBool {
+        expr: Box<Expr>,
+        value: bool,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+        collation: Collation,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+        collation: Collation,
+    },
     Like {
         expr: Box<Expr>,
         pattern: Box<Expr>,
@@ -34,21 +70,41 @@ pub enum Expr {
         collation: Collation,
     },
     /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`.
-    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, else_: Option<Box<Expr>>, collation: Collation },
-    Cast { expr: Box<Expr>, to: CastTarget },
-    Call { func: Func, args: Vec<Expr> },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_: Option<Box<Expr>>,
+        collation: Collation,
+    },
+    Cast {
+        expr: Box<Expr>,
+        to: CastTarget,
+    },
+    Call {
+        func: Func,
+        args: Vec<Expr>,
+    },
     /// A subquery evaluated by the executor; `id` indexes the statement's
     /// subquery plans.
-    Subquery { id: usize, kind: SubqueryKind },
+    Subquery {
+        id: usize,
+        kind: SubqueryKind,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SubqueryKind {
     /// Must yield at most one row of one column (1242 otherwise).
     Scalar,
-    Exists { negated: bool },
+    Exists {
+        negated: bool,
+    },
     /// `expr [NOT] IN (subquery)`.
-    In { expr: Box<Expr>, negated: bool, collation: Collation },
+    In {
+        expr: Box<Expr>,
+        negated: bool,
+        collation: Collation,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +161,16 @@ pub enum CastTarget {
     Binary(Option<u32>),
     Signed,
     Unsigned,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Double,
     Float,
     Date,
-    DateTime { fsp: u8 },
+    DateTime {
+        fsp: u8,
+    },
     Time,
     Json,
     /// `VECTOR` / `VECTOR(D)`.
@@ -301,7 +362,10 @@ impl Func {
     /// Whether the function's value may differ between calls with the same
     /// arguments (never constant-folded).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Func::Rand | Func::Uuid | Func::Sleep | Func::EmbedText)
+        matches!(
+            self,
+            Func::Rand | Func::Uuid | Func::Sleep | Func::EmbedText
+        )
     }
 
     /// The plain distance a `VEC_EMBED_*` function is rewritten to.

@@ -19,11 +19,17 @@ use tiembed_types::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     /// Anything sqlparser parses, plus what the pre-pass learned about it.
-    Sql { stmt: Box<ast::Statement>, flags: TidbFlags },
+    Sql {
+        stmt: Box<ast::Statement>,
+        flags: TidbFlags,
+    },
     Show(Show),
     Set(Vec<SetItem>),
     /// `ALTER TABLE t SET TIFLASH REPLICA n`.
-    SetTiflashReplica { table: ast::ObjectName, count: u64 },
+    SetTiflashReplica {
+        table: ast::ObjectName,
+        count: u64,
+    },
     /// Statements accepted for compatibility that change nothing here
     /// (`ALTER TABLE .. COMPACT`, `ADMIN ..`, `FLUSH ..`, `DO ..`); the
     /// string names the statement for logging.
@@ -86,13 +92,23 @@ pub enum ShowKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetItem {
     /// `SET [GLOBAL|SESSION] x = v`, `SET @@[global.|session.]x = v`.
-    System { name: String, scope: SetScope, value: SetValue },
+    System {
+        name: String,
+        scope: SetScope,
+        value: SetValue,
+    },
     /// `SET @x = v`.
     User { name: String, value: ast::Expr },
     /// `SET NAMES cs [COLLATE c]`, `SET CHARACTER SET cs`.
-    Names { charset: String, collation: Option<String> },
+    Names {
+        charset: String,
+        collation: Option<String>,
+    },
     /// `SET [GLOBAL|SESSION] TRANSACTION ISOLATION LEVEL ... | READ ONLY/WRITE`.
-    Transaction { scope: SetScope, isolation: Option<String> },
+    Transaction {
+        scope: SetScope,
+        isolation: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +183,9 @@ fn prepass(tokens: Vec<TokenWithSpan>) -> (Vec<TokenWithSpan>, TidbFlags) {
         }
     }
     let mut keep = vec![true; tokens.len()];
-    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
     for (k, &i) in sig.iter().enumerate() {
         let at = |off: usize| sig.get(k + off).map(|&j| &tokens[j].token);
         let t = &tokens[i].token;
@@ -191,39 +209,58 @@ fn prepass(tokens: Vec<TokenWithSpan>) -> (Vec<TokenWithSpan>, TidbFlags) {
             }
             keep[i] = false;
             keep[sig[k + 1]] = false;
-        } else if word_is(t, "FULLTEXT")
-            && k > 0
-            && word_is(&tokens[sig[k - 1]].token, "CREATE")
-        {
+        } else if word_is(t, "FULLTEXT") && k > 0 && word_is(&tokens[sig[k - 1]].token, "CREATE") {
             keep[i] = false;
             flags.fulltext_index = true;
         }
     }
-    let tokens = tokens.into_iter().zip(keep).filter_map(|(t, k)| k.then_some(t)).collect();
+    let tokens = tokens
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(t, k)| k.then_some(t))
+        .collect();
     (tokens, flags)
 }
 
 fn parse_one(sql: &str, mut tokens: Vec<TokenWithSpan>, flags: TidbFlags) -> Result<Statement> {
     let first = next_sig(&tokens, 0).map(|i| tokens[i].token.clone());
     // Hand-parsed statements: the parser still provides the primitives.
-    let end_span = tokens.last().map(|t| t.span).unwrap_or(sqlparser::tokenizer::Span::empty());
-    tokens.push(TokenWithSpan { token: Token::EOF, span: end_span });
+    let end_span = tokens
+        .last()
+        .map(|t| t.span)
+        .unwrap_or(sqlparser::tokenizer::Span::empty());
+    tokens.push(TokenWithSpan {
+        token: Token::EOF,
+        span: end_span,
+    });
     let dialect = MySqlDialect {};
     let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens);
     let result = match first {
         Some(ref t) if word_is(t, "SHOW") => parse_show(&mut p).map(Statement::Show),
         Some(ref t) if word_is(t, "SET") => parse_set(&mut p),
         Some(ref t) if word_is(t, "ALTER") => parse_alter(&mut p, flags),
-        Some(ref t) if word_is(t, "ADMIN") || word_is(t, "FLUSH") || word_is(t, "DO") || word_is(t, "ANALYZE") => {
+        Some(ref t)
+            if word_is(t, "ADMIN")
+                || word_is(t, "FLUSH")
+                || word_is(t, "DO")
+                || word_is(t, "ANALYZE") =>
+        {
             Ok(Statement::NoOp(t.to_string().to_uppercase()))
         }
-        _ => p.parse_statement().map(|s| Statement::Sql { stmt: Box::new(s), flags }),
+        _ => p.parse_statement().map(|s| Statement::Sql {
+            stmt: Box::new(s),
+            flags,
+        }),
     };
     let stmt = result.map_err(|e| map_parser_error(sql, &e))?;
     // Anything left over is a syntax error at that token.
     let rest = p.peek_token();
     if rest.token != Token::EOF {
-        return Err(parse_error(sql, rest.span.start.line, rest.span.start.column));
+        return Err(parse_error(
+            sql,
+            rest.span.start.line,
+            rest.span.start.column,
+        ));
     }
     Ok(stmt)
 }
@@ -232,7 +269,11 @@ fn parse_one(sql: &str, mut tokens: Vec<TokenWithSpan>, flags: TidbFlags) -> Res
 pub fn parse_error(sql: &str, line: u64, column: u64) -> Error {
     let offset = offset_of(sql, line, column).unwrap_or(sql.len());
     let near: String = sql[offset..].chars().take(80).collect();
-    Error::Parse { line: line.max(1), column: column.saturating_sub(1), near }
+    Error::Parse {
+        line: line.max(1),
+        column: column.saturating_sub(1),
+        near,
+    }
 }
 
 fn offset_of(sql: &str, line: u64, column: u64) -> Option<usize> {
@@ -254,7 +295,14 @@ fn offset_of(sql: &str, line: u64, column: u64) -> Option<usize> {
     }
     let rest = &sql[line_start..];
     let col = column.saturating_sub(1) as usize;
-    Some(line_start + rest.char_indices().nth(col).map(|(i, _)| i).unwrap_or(rest.len()))
+    Some(
+        line_start
+            + rest
+                .char_indices()
+                .nth(col)
+                .map(|(i, _)| i)
+                .unwrap_or(rest.len()),
+    )
 }
 
 /// sqlparser errors end with `at Line: L, Column: C`; use that position.
@@ -269,7 +317,11 @@ fn map_parser_error(sql: &str, e: &ParserError) -> Error {
     });
     match pos {
         Some((l, c)) => parse_error(sql, l, c),
-        None => Error::Parse { line: 1, column: 0, near: sql.chars().take(80).collect() },
+        None => Error::Parse {
+            line: 1,
+            column: 0,
+            near: sql.chars().take(80).collect(),
+        },
     }
 }
 
@@ -354,7 +406,14 @@ fn parse_show(p: &mut Parser) -> Result<Show, ParserError> {
             return p.expected("a SHOW statement tiembed supports", p.peek_token());
         }
     };
-    let mut show = Show { kind, full, global, from: None, from_db: None, filter: None };
+    let mut show = Show {
+        kind,
+        full,
+        global,
+        from: None,
+        from_db: None,
+        filter: None,
+    };
     if matches!(kind, ShowKind::CreateTable | ShowKind::CreateDatabase) {
         show.from = Some(p.parse_object_name(false)?);
         return Ok(show);
@@ -405,18 +464,28 @@ fn parse_set(p: &mut Parser) -> Result<Statement, ParserError> {
 fn parse_set_item(p: &mut Parser) -> Result<SetItem, ParserError> {
     if eat_word(p, "NAMES") {
         let charset = parse_name_or_string(p)?;
-        let collation = if eat_word(p, "COLLATE") { Some(parse_name_or_string(p)?) } else { None };
+        let collation = if eat_word(p, "COLLATE") {
+            Some(parse_name_or_string(p)?)
+        } else {
+            None
+        };
         return Ok(SetItem::Names { charset, collation });
     }
     if peek_word_is(p, "CHARACTER") {
         p.next_token();
         if eat_word(p, "SET") {
-            return Ok(SetItem::Names { charset: parse_name_or_string(p)?, collation: None });
+            return Ok(SetItem::Names {
+                charset: parse_name_or_string(p)?,
+                collation: None,
+            });
         }
         p.prev_token();
     }
     if eat_word(p, "CHARSET") {
-        return Ok(SetItem::Names { charset: parse_name_or_string(p)?, collation: None });
+        return Ok(SetItem::Names {
+            charset: parse_name_or_string(p)?,
+            collation: None,
+        });
     }
     let mut scope = parse_scope_word(p);
     if eat_word(p, "TRANSACTION") {
@@ -426,7 +495,11 @@ fn parse_set_item(p: &mut Parser) -> Result<SetItem, ParserError> {
                 eat_word(p, "LEVEL");
                 let mut words = Vec::new();
                 while let Some(w) = match p.peek_token().token {
-                    Token::Word(ref w) if !w.value.eq_ignore_ascii_case("READ") || words.is_empty() => Some(w.value.to_uppercase()),
+                    Token::Word(ref w)
+                        if !w.value.eq_ignore_ascii_case("READ") || words.is_empty() =>
+                    {
+                        Some(w.value.to_uppercase())
+                    }
                     _ => None,
                 } {
                     p.next_token();
@@ -445,7 +518,10 @@ fn parse_set_item(p: &mut Parser) -> Result<SetItem, ParserError> {
                 break;
             }
         }
-        return Ok(SetItem::Transaction { scope: scope.unwrap_or(SetScope::Default), isolation });
+        return Ok(SetItem::Transaction {
+            scope: scope.unwrap_or(SetScope::Default),
+            isolation,
+        });
     }
     // `@x`, `@@x`, `@@global.x`, `@@session.x`: the tokenizer yields the
     // sigils as part of a word or as separate tokens depending on quoting.
@@ -460,7 +536,10 @@ fn parse_set_item(p: &mut Parser) -> Result<SetItem, ParserError> {
                 name = ident_value(p)?;
             }
             expect_assign(p)?;
-            return Ok(SetItem::User { name, value: p.parse_expr()? });
+            return Ok(SetItem::User {
+                name,
+                value: p.parse_expr()?,
+            });
         }
         Token::AtSign => {
             if p.consume_token(&Token::AtSign) {
@@ -469,7 +548,10 @@ fn parse_set_item(p: &mut Parser) -> Result<SetItem, ParserError> {
             } else {
                 let name = ident_value(p)?;
                 expect_assign(p)?;
-                return Ok(SetItem::User { name, value: p.parse_expr()? });
+                return Ok(SetItem::User {
+                    name,
+                    value: p.parse_expr()?,
+                });
             }
         }
         Token::Word(w) => w.value,
@@ -486,21 +568,39 @@ fn parse_set_item(p: &mut Parser) -> Result<SetItem, ParserError> {
         if w.quote_style.is_none()
             && w.keyword != Keyword::NULL
             && !matches!(p.peek_nth_token(1).token, Token::LParen | Token::Period)
-            && !matches!(w.keyword, Keyword::TRUE | Keyword::FALSE | Keyword::CASE | Keyword::CAST | Keyword::NOT | Keyword::INTERVAL)
+            && !matches!(
+                w.keyword,
+                Keyword::TRUE
+                    | Keyword::FALSE
+                    | Keyword::CASE
+                    | Keyword::CAST
+                    | Keyword::NOT
+                    | Keyword::INTERVAL
+            )
         {
             p.next_token();
-            SetValue::Expr(ast::Expr::Value(ast::Value::SingleQuotedString(w.value).into()))
+            SetValue::Expr(ast::Expr::Value(
+                ast::Value::SingleQuotedString(w.value).into(),
+            ))
         } else {
             SetValue::Expr(p.parse_expr()?)
         }
     } else {
         SetValue::Expr(p.parse_expr()?)
     };
-    Ok(SetItem::System { name: name.to_lowercase(), scope: scope.unwrap_or(SetScope::Default), value })
+    Ok(SetItem::System {
+        name: name.to_lowercase(),
+        scope: scope.unwrap_or(SetScope::Default),
+        value,
+    })
 }
 
 /// After `@@`: `name`, `global.name`, `session.name` (each part may be back-quoted).
-fn sysvar_name(p: &mut Parser, first: String, scope: &mut Option<SetScope>) -> Result<String, ParserError> {
+fn sysvar_name(
+    p: &mut Parser,
+    first: String,
+    scope: &mut Option<SetScope>,
+) -> Result<String, ParserError> {
     let mut first = first;
     if first.is_empty() {
         first = ident_value(p)?;
@@ -580,7 +680,10 @@ fn parse_alter(p: &mut Parser, flags: TidbFlags) -> Result<Statement, ParserErro
     while p.index() > start {
         p.prev_token();
     }
-    p.parse_statement().map(|s| Statement::Sql { stmt: Box::new(s), flags })
+    p.parse_statement().map(|s| Statement::Sql {
+        stmt: Box::new(s),
+        flags,
+    })
 }
 
 /// Number of `?` placeholders in `sql` (COM_STMT_PREPARE's parameter count).
@@ -588,13 +691,21 @@ pub fn count_params(sql: &str) -> usize {
     let dialect = MySqlDialect {};
     Tokenizer::new(&dialect, sql)
         .tokenize()
-        .map(|tokens| tokens.iter().filter(|t| matches!(t, Token::Placeholder(p) if p == "?")).count())
+        .map(|tokens| {
+            tokens
+                .iter()
+                .filter(|t| matches!(t, Token::Placeholder(p) if p == "?"))
+                .count()
+        })
         .unwrap_or(0)
 }
 
 /// Whether a token is whitespace/comment (exported for statement splitting elsewhere).
 pub fn is_whitespace(t: &Token) -> bool {
-    matches!(t, Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab))
+    matches!(
+        t,
+        Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab)
+    )
 }
 
 #[cfg(test)]
@@ -636,7 +747,10 @@ mod tests {
 
     #[test]
     fn tiflash_replica() {
-        assert!(matches!(one("ALTER TABLE t SET TIFLASH REPLICA 1"), Statement::SetTiflashReplica { count: 1, .. }));
+        assert!(matches!(
+            one("ALTER TABLE t SET TIFLASH REPLICA 1"),
+            Statement::SetTiflashReplica { count: 1, .. }
+        ));
     }
 
     #[test]
@@ -647,36 +761,70 @@ mod tests {
                 SetItem::System {
                     name: "tidb_exp_embed_huggingface_api_key".into(),
                     scope: SetScope::Global,
-                    value: SetValue::Expr(ast::Expr::Value(ast::Value::SingleQuotedString("k".into()).into()))
+                    value: SetValue::Expr(ast::Expr::Value(
+                        ast::Value::SingleQuotedString("k".into()).into()
+                    ))
                 }
             ),
             other => panic!("{other:?}"),
         }
         match one("SET @@GLOBAL.TIDB_EXP_EMBED_HUGGINGFACE_API_KEY = 'k'") {
-            Statement::Set(items) => assert!(matches!(&items[0], SetItem::System { scope: SetScope::Global, .. })),
+            Statement::Set(items) => assert!(matches!(
+                &items[0],
+                SetItem::System {
+                    scope: SetScope::Global,
+                    ..
+                }
+            )),
             other => panic!("{other:?}"),
         }
         match one("SET @@session.autocommit = OFF") {
-            Statement::Set(items) => assert!(matches!(&items[0], SetItem::System { scope: SetScope::Session, name, .. } if name == "autocommit")),
+            Statement::Set(items) => assert!(
+                matches!(&items[0], SetItem::System { scope: SetScope::Session, name, .. } if name == "autocommit")
+            ),
             other => panic!("{other:?}"),
         }
         match one("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'") {
-            Statement::Set(items) => assert_eq!(items[0], SetItem::Names { charset: "utf8mb4".into(), collation: Some("utf8mb4_0900_ai_ci".into()) }),
+            Statement::Set(items) => assert_eq!(
+                items[0],
+                SetItem::Names {
+                    charset: "utf8mb4".into(),
+                    collation: Some("utf8mb4_0900_ai_ci".into())
+                }
+            ),
             other => panic!("{other:?}"),
         }
         match one("SET AUTOCOMMIT = 0") {
-            Statement::Set(items) => assert!(matches!(&items[0], SetItem::System { scope: SetScope::Default, .. })),
+            Statement::Set(items) => assert!(matches!(
+                &items[0],
+                SetItem::System {
+                    scope: SetScope::Default,
+                    ..
+                }
+            )),
             other => panic!("{other:?}"),
         }
         match one("SET @a = 1, GLOBAL max_connections = 10") {
             Statement::Set(items) => {
                 assert!(matches!(&items[0], SetItem::User { name, .. } if name == "a"));
-                assert!(matches!(&items[1], SetItem::System { scope: SetScope::Global, .. }));
+                assert!(matches!(
+                    &items[1],
+                    SetItem::System {
+                        scope: SetScope::Global,
+                        ..
+                    }
+                ));
             }
             other => panic!("{other:?}"),
         }
         match one("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") {
-            Statement::Set(items) => assert_eq!(items[0], SetItem::Transaction { scope: SetScope::Session, isolation: Some("READ-COMMITTED".into()) }),
+            Statement::Set(items) => assert_eq!(
+                items[0],
+                SetItem::Transaction {
+                    scope: SetScope::Session,
+                    isolation: Some("READ-COMMITTED".into())
+                }
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -691,11 +839,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match one("SHOW FULL TABLES FROM test LIKE 't%'") {
-            Statement::Show(s) => assert!(s.full && s.kind == ShowKind::Tables && s.filter == Some(ShowFilter::Like("t%".into()))),
+            Statement::Show(s) => assert!(
+                s.full
+                    && s.kind == ShowKind::Tables
+                    && s.filter == Some(ShowFilter::Like("t%".into()))
+            ),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(one("show create table t"), Statement::Show(Show { kind: ShowKind::CreateTable, .. })));
-        assert!(matches!(one("SHOW GLOBAL VARIABLES LIKE 'x'"), Statement::Show(Show { kind: ShowKind::Variables, global: true, .. })));
+        assert!(matches!(
+            one("show create table t"),
+            Statement::Show(Show {
+                kind: ShowKind::CreateTable,
+                ..
+            })
+        ));
+        assert!(matches!(
+            one("SHOW GLOBAL VARIABLES LIKE 'x'"),
+            Statement::Show(Show {
+                kind: ShowKind::Variables,
+                global: true,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -708,7 +873,10 @@ mod tests {
     fn errors_name_position() {
         let e = parse("SELECT * FORM t").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("You have an error in your SQL syntax"), "{msg}");
+        assert!(
+            msg.contains("You have an error in your SQL syntax"),
+            "{msg}"
+        );
         assert!(msg.contains("near \"FORM t\""), "{msg}");
     }
 }

@@ -55,7 +55,10 @@ pub enum Access {
     /// One or more primary-key tuples (`pk = c`, `pk IN (..)`).
     PrimaryKey(Vec<Vec<Expr>>),
     /// Equality on a prefix of a secondary index's columns.
-    Index { index: String, values: Vec<Expr> },
+    Index {
+        index: String,
+        values: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +150,10 @@ pub enum SystemTable {
 pub enum Plan {
     /// One row with no columns (`SELECT 1`).
     Dual,
-    Values { rows: Vec<Vec<Expr>>, columns: Vec<Column> },
+    Values {
+        rows: Vec<Vec<Expr>>,
+        columns: Vec<Column>,
+    },
     Scan {
         table: Arc<TableDef>,
         access: Access,
@@ -155,21 +161,63 @@ pub enum Plan {
         /// Appends the row's storage key as a last, unnamed column (UPDATE/DELETE).
         with_key: bool,
     },
-    System { table: SystemTable, columns: Vec<Column> },
-    Filter { input: Box<Plan>, predicate: Expr },
-    Project { input: Box<Plan>, exprs: Vec<Expr>, columns: Vec<Column> },
+    System {
+        table: SystemTable,
+        columns: Vec<Column>,
+    },
+    Filter {
+        input: Box<Plan>,
+        predicate: Expr,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+        columns: Vec<Column>,
+    },
     /// Output: group keys, then aggregate results.
-    Aggregate { input: Box<Plan>, group_by: Vec<Expr>, aggs: Vec<AggCall>, columns: Vec<Column> },
+    Aggregate {
+        input: Box<Plan>,
+        group_by: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        columns: Vec<Column>,
+    },
     /// Output: the input row followed by one value per call.
-    Window { input: Box<Plan>, calls: Vec<WindowCall>, columns: Vec<Column> },
-    Sort { input: Box<Plan>, keys: Vec<SortKey> },
-    Limit { input: Box<Plan>, limit: Option<u64>, offset: u64 },
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
+        columns: Vec<Column>,
+    },
+    Sort {
+        input: Box<Plan>,
+        keys: Vec<SortKey>,
+    },
+    Limit {
+        input: Box<Plan>,
+        limit: Option<u64>,
+        offset: u64,
+    },
     /// Keeps the first row of each distinct prefix of `width` columns.
-    Distinct { input: Box<Plan>, width: usize },
-    Join { left: Box<Plan>, right: Box<Plan>, kind: JoinKind, on: Option<Expr>, columns: Vec<Column> },
-    Union { inputs: Vec<Plan>, all: bool, columns: Vec<Column> },
+    Distinct {
+        input: Box<Plan>,
+        width: usize,
+    },
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+        columns: Vec<Column>,
+    },
+    Union {
+        inputs: Vec<Plan>,
+        all: bool,
+        columns: Vec<Column>,
+    },
     /// Relabels the input's columns (derived tables, CTEs); no work at run time.
-    Rename { input: Box<Plan>, columns: Vec<Column> },
+    Rename {
+        input: Box<Plan>,
+        columns: Vec<Column>,
+    },
 }
 
 impl Plan {
@@ -185,9 +233,10 @@ impl Plan {
             | Plan::Join { columns, .. }
             | Plan::Union { columns, .. }
             | Plan::Rename { columns, .. } => columns,
-            Plan::Filter { input, .. } | Plan::Sort { input, .. } | Plan::Limit { input, .. } | Plan::Distinct { input, .. } => {
-                input.columns()
-            }
+            Plan::Filter { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::Distinct { input, .. } => input.columns(),
         }
     }
 

@@ -9,7 +9,16 @@ use std::time::Instant;
 use tiembed_storage::{SledOptions, SledStorage, Space, Storage, Write};
 
 fn run(dir: &std::path::Path, fsync: bool, threads: usize, n: usize) -> (f64, u64) {
-    let s = Arc::new(SledStorage::open_with(dir, SledOptions { fsync, ..SledOptions::default() }).expect("open"));
+    let s = Arc::new(
+        SledStorage::open_with(
+            dir,
+            SledOptions {
+                fsync,
+                ..SledOptions::default()
+            },
+        )
+        .expect("open"),
+    );
     let value = vec![7u8; 200];
     let flushes_before = s.flush_count();
     let start = Instant::now();
@@ -19,7 +28,12 @@ fn run(dir: &std::path::Path, fsync: bool, threads: usize, n: usize) -> (f64, u6
             scope.spawn(move || {
                 for i in 0..n / threads {
                     let key = format!("{fsync}-{threads}-{t}-{i}");
-                    s.commit(vec![Write::put(Space::Table(1), key.into_bytes(), value.clone())]).expect("commit");
+                    s.commit(vec![Write::put(
+                        Space::Table(1),
+                        key.into_bytes(),
+                        value.clone(),
+                    )])
+                    .expect("commit");
                 }
             });
         }
@@ -34,7 +48,8 @@ fn main() {
     let dir = match args.next() {
         Some(d) => std::path::PathBuf::from(d),
         None => {
-            tmp = std::env::temp_dir().join(format!("tiembed-commit-latency-{}", std::process::id()));
+            tmp =
+                std::env::temp_dir().join(format!("tiembed-commit-latency-{}", std::process::id()));
             tmp
         }
     };

@@ -12,12 +12,22 @@ use tiembed_types::{Catalog, DatabaseDef};
 /// TiDB creates it (not persisted until the first DDL).
 pub fn load_catalog(storage: &dyn Storage) -> Result<Catalog, StorageError> {
     match storage.get(Space::Meta, meta_keys::CATALOG)? {
-        Some(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt { what: "catalog", detail: e.to_string() })
-        }
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt {
+            what: "catalog",
+            detail: e.to_string(),
+        }),
         None => {
-            let mut catalog = Catalog { next_table_id: 1, ..Catalog::default() };
-            catalog.databases.insert("test".into(), DatabaseDef { name: "test".into(), tables: BTreeMap::new() });
+            let mut catalog = Catalog {
+                next_table_id: 1,
+                ..Catalog::default()
+            };
+            catalog.databases.insert(
+                "test".into(),
+                DatabaseDef {
+                    name: "test".into(),
+                    tables: BTreeMap::new(),
+                },
+            );
             Ok(catalog)
         }
     }
@@ -26,20 +36,28 @@ pub fn load_catalog(storage: &dyn Storage) -> Result<Catalog, StorageError> {
 /// The write that persists `catalog`; commit it together with the data
 /// writes of the same DDL statement (e.g. `txn.apply(catalog_write(&c)?)`).
 pub fn catalog_write(catalog: &Catalog) -> Result<Write, StorageError> {
-    let json = serde_json::to_vec(catalog)
-        .map_err(|e| StorageError::Corrupt { what: "catalog", detail: format!("cannot serialise: {e}") })?;
+    let json = serde_json::to_vec(catalog).map_err(|e| StorageError::Corrupt {
+        what: "catalog",
+        detail: format!("cannot serialise: {e}"),
+    })?;
     Ok(Write::put(Space::Meta, meta_keys::CATALOG, json))
 }
 
 /// Every persisted GLOBAL system variable: lower-case name -> value text.
-pub fn load_global_sysvars(storage: &dyn Storage) -> Result<BTreeMap<String, String>, StorageError> {
+pub fn load_global_sysvars(
+    storage: &dyn Storage,
+) -> Result<BTreeMap<String, String>, StorageError> {
     let prefix = meta_keys::SYSVAR_PREFIX;
     let end = crate::codec::prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded);
     let mut vars = BTreeMap::new();
     for kv in storage.scan(Space::Meta, Bound::Included(prefix.to_vec()), end, false)? {
         let (k, v) = kv?;
-        let corrupt = |detail: String| StorageError::Corrupt { what: "system variable", detail };
-        let name = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|e| corrupt(e.to_string()))?;
+        let corrupt = |detail: String| StorageError::Corrupt {
+            what: "system variable",
+            detail,
+        };
+        let name =
+            String::from_utf8(k[prefix.len()..].to_vec()).map_err(|e| corrupt(e.to_string()))?;
         let value = String::from_utf8(v).map_err(|e| corrupt(format!("{name}: {e}")))?;
         vars.insert(name, value);
     }
@@ -75,7 +93,13 @@ mod tests {
     fn catalog_round_trips_through_a_transaction() {
         let s: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
         let mut c = load_catalog(&*s).unwrap();
-        c.databases.insert("app".into(), DatabaseDef { name: "App".into(), tables: BTreeMap::new() });
+        c.databases.insert(
+            "app".into(),
+            DatabaseDef {
+                name: "App".into(),
+                tables: BTreeMap::new(),
+            },
+        );
         c.next_table_id = 42;
         let mut txn = Transaction::new(s.clone());
         txn.apply(catalog_write(&c).unwrap());
@@ -94,9 +118,14 @@ mod tests {
         ])
         .unwrap();
         let vars = load_global_sysvars(&s).unwrap();
-        assert_eq!(vars.get("tidb_exp_embed_huggingface_api_key").map(String::as_str), Some("hf_x"));
+        assert_eq!(
+            vars.get("tidb_exp_embed_huggingface_api_key")
+                .map(String::as_str),
+            Some("hf_x")
+        );
         assert_eq!(vars.len(), 2);
-        s.commit(vec![sysvar_write("max_connections", None)]).unwrap();
+        s.commit(vec![sysvar_write("max_connections", None)])
+            .unwrap();
         assert_eq!(load_global_sysvars(&s).unwrap().len(), 1);
     }
 }

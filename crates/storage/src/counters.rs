@@ -101,12 +101,24 @@ fn load<'a>(
                 u128::from_be_bytes(arr).max(1)
             }
         };
-        state.insert(key.to_vec(), Counter { next: stored, limit: stored });
+        state.insert(
+            key.to_vec(),
+            Counter {
+                next: stored,
+                limit: stored,
+            },
+        );
     }
     // Just inserted or present.
-    state.get_mut(key).ok_or_else(|| StorageError::Misuse("counter vanished".into()))
+    state
+        .get_mut(key)
+        .ok_or_else(|| StorageError::Misuse("counter vanished".into()))
 }
 
 fn persist(storage: &dyn Storage, key: &[u8], limit: u128) -> Result<(), StorageError> {
-    storage.commit(vec![Write::put(Space::Meta, key.to_vec(), limit.to_be_bytes().to_vec())])
+    storage.commit(vec![Write::put(
+        Space::Meta,
+        key.to_vec(),
+        limit.to_be_bytes().to_vec(),
+    )])
 }

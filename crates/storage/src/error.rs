@@ -25,14 +25,21 @@ pub enum StorageError {
     Sled(#[from] sled::Error),
 
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// Another process (or another open handle) holds the data directory.
     #[error("data directory {path} is in use by another tiembed process (sled holds an exclusive lock on its files)")]
     Locked { path: PathBuf },
 
     #[error("data directory {path} has storage format version {found}, but this build only reads version {supported}; use the tiembed release that wrote it, or export and re-import the data")]
-    UnsupportedFormat { path: PathBuf, found: String, supported: u32 },
+    UnsupportedFormat {
+        path: PathBuf,
+        found: String,
+        supported: u32,
+    },
 
     #[error("data directory {path} is not a tiembed store: it holds data but no format version")]
     NotAStore { path: PathBuf },
@@ -42,13 +49,23 @@ pub enum StorageError {
 
     /// The caller passed a row whose length does not match the table.
     #[error("row has {got} values but table `{table}` has {expected} columns")]
-    RowShape { table: String, got: usize, expected: usize },
+    RowShape {
+        table: String,
+        got: usize,
+        expected: usize,
+    },
 
     #[error("table `{0}` has no primary key")]
     NoPrimaryKey(String),
 
-    #[error("index `{index}` does not belong to table `{table}` or names unknown column `{column}`")]
-    BadIndex { table: String, index: String, column: String },
+    #[error(
+        "index `{index}` does not belong to table `{table}` or names unknown column `{column}`"
+    )]
+    BadIndex {
+        table: String,
+        index: String,
+        column: String,
+    },
 
     /// An AUTO_INCREMENT or row id counter ran past u64::MAX.
     #[error("Failed to read auto-increment value from storage engine")]
@@ -64,10 +81,13 @@ impl From<StorageError> for tiembed_types::Error {
         use tiembed_types::Error;
         match e {
             StorageError::DuplicateEntry { value, key } => Error::DuplicateEntry { value, key },
-            StorageError::KeyExists { key, .. } => {
-                Error::DuplicateEntry { value: String::from_utf8_lossy(&key).into_owned(), key: "PRIMARY".into() }
+            StorageError::KeyExists { key, .. } => Error::DuplicateEntry {
+                value: String::from_utf8_lossy(&key).into_owned(),
+                key: "PRIMARY".into(),
+            },
+            StorageError::CounterExhausted | StorageError::WriteConflict { .. } => {
+                Error::Other(e.to_string())
             }
-            StorageError::CounterExhausted | StorageError::WriteConflict { .. } => Error::Other(e.to_string()),
             other => Error::Internal(other.to_string()),
         }
     }

@@ -117,11 +117,21 @@ pub struct Write {
 
 impl Write {
     pub fn put(space: Space, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Write {
-        Write { space, key: key.into(), value: Some(value.into()), must_be_absent: false }
+        Write {
+            space,
+            key: key.into(),
+            value: Some(value.into()),
+            must_be_absent: false,
+        }
     }
 
     pub fn delete(space: Space, key: impl Into<Vec<u8>>) -> Write {
-        Write { space, key: key.into(), value: None, must_be_absent: false }
+        Write {
+            space,
+            key: key.into(),
+            value: None,
+            must_be_absent: false,
+        }
     }
 }
 
@@ -213,7 +223,9 @@ pub(crate) fn bounds_empty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool
     use Bound::*;
     match (start, end) {
         (Included(s), Included(e)) => s > e,
-        (Included(s), Excluded(e)) | (Excluded(s), Included(e)) | (Excluded(s), Excluded(e)) => s >= e,
+        (Included(s), Excluded(e)) | (Excluded(s), Included(e)) | (Excluded(s), Excluded(e)) => {
+            s >= e
+        }
         _ => false,
     }
 }

@@ -2,7 +2,10 @@
 //! (atomic commits, `must_be_absent`, counters), nothing survives the process.
 
 use crate::counters::Counters;
-use crate::{bounds_empty, meta_keys, Check, KvIter, KvPair, Space, Storage, StorageError, Write, FORMAT_VERSION};
+use crate::{
+    bounds_empty, meta_keys, Check, KvIter, KvPair, Space, Storage, StorageError, Write,
+    FORMAT_VERSION,
+};
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
@@ -24,17 +27,25 @@ impl Default for MemoryStorage {
 impl MemoryStorage {
     pub fn new() -> MemoryStorage {
         let mut spaces = Spaces::new();
-        spaces
-            .entry(Space::Meta)
-            .or_default()
-            .insert(meta_keys::FORMAT_VERSION.to_vec(), FORMAT_VERSION.to_be_bytes().to_vec());
-        MemoryStorage { data: Arc::new(RwLock::new(spaces)), counters: Counters::default() }
+        spaces.entry(Space::Meta).or_default().insert(
+            meta_keys::FORMAT_VERSION.to_vec(),
+            FORMAT_VERSION.to_be_bytes().to_vec(),
+        );
+        MemoryStorage {
+            data: Arc::new(RwLock::new(spaces)),
+            counters: Counters::default(),
+        }
     }
 }
 
 impl Storage for MemoryStorage {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.data.read().get(&space).and_then(|m| m.get(key)).cloned())
+        Ok(self
+            .data
+            .read()
+            .get(&space)
+            .and_then(|m| m.get(key))
+            .cloned())
     }
 
     fn scan(
@@ -47,7 +58,15 @@ impl Storage for MemoryStorage {
         if bounds_empty(&start, &end) {
             return Ok(Box::new(std::iter::empty()));
         }
-        Ok(Box::new(ChunkedScan { data: &self.data, space, start, end, reverse, buf: VecDeque::new(), done: false }))
+        Ok(Box::new(ChunkedScan {
+            data: &self.data,
+            space,
+            start,
+            end,
+            reverse,
+            buf: VecDeque::new(),
+            done: false,
+        }))
     }
 
     fn commit_checked(&self, writes: Vec<Write>, checks: Vec<Check>) -> Result<(), StorageError> {
@@ -55,12 +74,18 @@ impl Storage for MemoryStorage {
         // Check every precondition before touching anything: all or nothing.
         for c in &checks {
             if data.get(&c.space).and_then(|m| m.get(&c.key)) != c.expected.as_ref() {
-                return Err(StorageError::WriteConflict { space: c.space, key: c.key.clone() });
+                return Err(StorageError::WriteConflict {
+                    space: c.space,
+                    key: c.key.clone(),
+                });
             }
         }
         for w in writes.iter().filter(|w| w.must_be_absent) {
             if data.get(&w.space).is_some_and(|m| m.contains_key(&w.key)) {
-                return Err(StorageError::KeyExists { space: w.space, key: w.key.clone() });
+                return Err(StorageError::KeyExists {
+                    space: w.space,
+                    key: w.key.clone(),
+                });
             }
         }
         for w in writes {
@@ -87,7 +112,9 @@ impl Storage for MemoryStorage {
 
     fn drop_space(&self, space: Space) -> Result<(), StorageError> {
         if space == Space::Meta {
-            return Err(StorageError::Misuse("the meta space cannot be dropped".into()));
+            return Err(StorageError::Misuse(
+                "the meta space cannot be dropped".into(),
+            ));
         }
         self.data.write().remove(&space);
         Ok(())
@@ -126,9 +153,16 @@ impl ChunkedScan<'_> {
         };
         let range = map.range::<Vec<u8>, _>((self.start.clone(), self.end.clone()));
         let chunk: Vec<KvPair> = if self.reverse {
-            range.rev().take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect()
+            range
+                .rev()
+                .take(CHUNK)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
         } else {
-            range.take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect()
+            range
+                .take(CHUNK)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
         };
         if chunk.len() < CHUNK {
             self.done = true;
@@ -167,9 +201,14 @@ mod tests {
     fn chunked_scan_sees_every_key_in_order() {
         let s = MemoryStorage::new();
         let t = Space::Table(1);
-        let writes: Vec<Write> = (0u32..1000).map(|i| Write::put(t, i.to_be_bytes().to_vec(), vec![])).collect();
+        let writes: Vec<Write> = (0u32..1000)
+            .map(|i| Write::put(t, i.to_be_bytes().to_vec(), vec![]))
+            .collect();
         s.commit(writes).unwrap();
-        let fwd = keys(s.scan(t, Bound::Unbounded, Bound::Unbounded, false).unwrap());
+        let fwd = keys(
+            s.scan(t, Bound::Unbounded, Bound::Unbounded, false)
+                .unwrap(),
+        );
         assert_eq!(fwd.len(), 1000);
         assert!(fwd.windows(2).all(|w| w[0] < w[1]));
         let rev = keys(
@@ -190,10 +229,13 @@ mod tests {
     fn must_be_absent_fails_the_whole_commit() {
         let s = MemoryStorage::new();
         let t = Space::Table(1);
-        s.commit(vec![Write::put(t, b"a".to_vec(), b"1".to_vec())]).unwrap();
+        s.commit(vec![Write::put(t, b"a".to_vec(), b"1".to_vec())])
+            .unwrap();
         let mut dup = Write::put(t, b"a".to_vec(), b"2".to_vec());
         dup.must_be_absent = true;
-        let err = s.commit(vec![Write::put(t, b"b".to_vec(), b"x".to_vec()), dup]).unwrap_err();
+        let err = s
+            .commit(vec![Write::put(t, b"b".to_vec(), b"x".to_vec()), dup])
+            .unwrap_err();
         assert!(matches!(err, StorageError::KeyExists { .. }));
         assert_eq!(s.get(t, b"a").unwrap(), Some(b"1".to_vec()));
         assert_eq!(s.get(t, b"b").unwrap(), None);

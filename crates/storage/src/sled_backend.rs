@@ -10,7 +10,9 @@
 //! wait until a flush covers their commit (group commit).
 
 use crate::counters::Counters;
-use crate::{bounds_empty, meta_keys, Check, KvIter, Space, Storage, StorageError, Write, FORMAT_VERSION};
+use crate::{
+    bounds_empty, meta_keys, Check, KvIter, Space, Storage, StorageError, Write, FORMAT_VERSION,
+};
 use parking_lot::{Condvar, Mutex, RwLock};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
@@ -35,7 +37,11 @@ pub struct SledOptions {
 
 impl Default for SledOptions {
     fn default() -> Self {
-        SledOptions { cache_capacity_bytes: 256 << 20, flush_every_ms: Some(500), fsync: true }
+        SledOptions {
+            cache_capacity_bytes: 256 << 20,
+            flush_every_ms: Some(500),
+            fsync: true,
+        }
     }
 }
 
@@ -59,7 +65,10 @@ impl SledStorage {
     /// process has it open and [`StorageError::UnsupportedFormat`] if it was
     /// written by a newer or unknown format.
     pub fn open_with(dir: &Path, options: SledOptions) -> Result<SledStorage, StorageError> {
-        let io = |source| StorageError::Io { path: dir.to_path_buf(), source };
+        let io = |source| StorageError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         let db = sled::Config::new()
             .path(dir)
@@ -70,12 +79,18 @@ impl SledStorage {
             .map_err(|e| match e {
                 // sled reports a held lock as an opaque I/O error.
                 sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
-                    StorageError::Locked { path: dir.to_path_buf() }
+                    StorageError::Locked {
+                        path: dir.to_path_buf(),
+                    }
                 }
                 other => StorageError::Sled(other),
             })?;
         let meta = db.open_tree("meta")?;
-        let files = if options.fsync { Some(FileSync::new(dir)?) } else { None };
+        let files = if options.fsync {
+            Some(FileSync::new(dir)?)
+        } else {
+            None
+        };
         let storage = SledStorage {
             db,
             dir: dir.to_path_buf(),
@@ -108,18 +123,29 @@ impl SledStorage {
             None => {
                 let fresh = self.meta.is_empty()
                     && self.db.is_empty()
-                    && self.db.tree_names().iter().all(|n| n.as_ref() == b"meta" || n.as_ref() == b"__sled__default");
+                    && self
+                        .db
+                        .tree_names()
+                        .iter()
+                        .all(|n| n.as_ref() == b"meta" || n.as_ref() == b"__sled__default");
                 if !fresh {
-                    return Err(StorageError::NotAStore { path: self.dir.clone() });
+                    return Err(StorageError::NotAStore {
+                        path: self.dir.clone(),
+                    });
                 }
-                self.meta.insert(meta_keys::FORMAT_VERSION, &FORMAT_VERSION.to_be_bytes())?;
+                self.meta
+                    .insert(meta_keys::FORMAT_VERSION, &FORMAT_VERSION.to_be_bytes())?;
                 self.durable_flush()
             }
         }
     }
 
     fn unsupported(&self, found: String) -> StorageError {
-        StorageError::UnsupportedFormat { path: self.dir.clone(), found, supported: FORMAT_VERSION }
+        StorageError::UnsupportedFormat {
+            path: self.dir.clone(),
+            found,
+            supported: FORMAT_VERSION,
+        }
     }
 
     fn tree(&self, space: Space) -> Result<sled::Tree, StorageError> {
@@ -226,7 +252,11 @@ impl FileSync {
         // whichever descriptor wrote. (sled's lock is a flock on its own
         // descriptor, which this one does not disturb.)
         let db_file = File::open(&path).map_err(|source| StorageError::Io { path, source })?;
-        let fs = FileSync { dir: dir.to_path_buf(), db_file, seen: Mutex::new(Seen::default()) };
+        let fs = FileSync {
+            dir: dir.to_path_buf(),
+            db_file,
+            seen: Mutex::new(Seen::default()),
+        };
         fs.sync()?;
         // A freshly created data directory must itself survive.
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -275,7 +305,10 @@ impl FileSync {
 }
 
 fn list(dir: &Path) -> Result<HashSet<OsString>, StorageError> {
-    let io = |source| StorageError::Io { path: dir.to_path_buf(), source };
+    let io = |source| StorageError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     match std::fs::read_dir(dir) {
         Ok(rd) => rd.map(|e| e.map(|e| e.file_name()).map_err(io)).collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashSet::new()),
@@ -284,7 +317,12 @@ fn list(dir: &Path) -> Result<HashSet<OsString>, StorageError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| StorageError::Io { path: dir.to_path_buf(), source })
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| StorageError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 impl Storage for SledStorage {
@@ -304,19 +342,31 @@ impl Storage for SledStorage {
         }
         let iter = self.tree(space)?.range((start, end));
         let map = |r: sled::Result<(sled::IVec, sled::IVec)>| {
-            r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StorageError::from)
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StorageError::from)
         };
-        Ok(if reverse { Box::new(iter.rev().map(map)) } else { Box::new(iter.map(map)) })
+        Ok(if reverse {
+            Box::new(iter.rev().map(map))
+        } else {
+            Box::new(iter.map(map))
+        })
     }
 
     fn commit_checked(&self, writes: Vec<Write>, checks: Vec<Check>) -> Result<(), StorageError> {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut spaces: Vec<Space> = writes.iter().map(|w| w.space).chain(checks.iter().map(|c| c.space)).collect();
+        let mut spaces: Vec<Space> = writes
+            .iter()
+            .map(|w| w.space)
+            .chain(checks.iter().map(|c| c.space))
+            .collect();
         spaces.sort_unstable();
         spaces.dedup();
-        let trees = spaces.iter().map(|s| self.tree(*s)).collect::<Result<Vec<_>, _>>()?;
+        let trees = spaces
+            .iter()
+            .map(|s| self.tree(*s))
+            .collect::<Result<Vec<_>, _>>()?;
         // Positions resolved once, outside the closure sled may re-run.
         let slot = |s: Space| spaces.binary_search(&s).unwrap_or(0);
         let write_slots: Vec<usize> = writes.iter().map(|w| slot(w.space)).collect();
@@ -324,13 +374,19 @@ impl Storage for SledStorage {
         let result = trees.as_slice().transaction(|views| {
             for (c, &slot) in checks.iter().zip(&check_slots) {
                 if views[slot].get(&c.key)?.as_deref() != c.expected.as_deref() {
-                    return Err(ConflictableTransactionError::Abort(Failed::Changed(c.space, c.key.clone())));
+                    return Err(ConflictableTransactionError::Abort(Failed::Changed(
+                        c.space,
+                        c.key.clone(),
+                    )));
                 }
             }
             for (w, &slot) in writes.iter().zip(&write_slots) {
                 let t = &views[slot];
                 if w.must_be_absent && t.get(&w.key)?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(Failed::Exists(w.space, w.key.clone())));
+                    return Err(ConflictableTransactionError::Abort(Failed::Exists(
+                        w.space,
+                        w.key.clone(),
+                    )));
                 }
                 match &w.value {
                     Some(v) => t.insert(w.key.as_slice(), v.as_slice())?,
@@ -362,7 +418,9 @@ impl Storage for SledStorage {
 
     fn drop_space(&self, space: Space) -> Result<(), StorageError> {
         let Space::Table(id) = space else {
-            return Err(StorageError::Misuse("the meta space cannot be dropped".into()));
+            return Err(StorageError::Misuse(
+                "the meta space cannot be dropped".into(),
+            ));
         };
         self.trees.write().remove(&id);
         self.db.drop_tree(tree_name(id))?;

@@ -32,7 +32,8 @@ use tiembed_types::{Collation, IndexDef, IndexKind, TableDef, Value};
 pub type RowKey = Vec<u8>;
 
 /// Rows with their keys, in key (or index) order.
-pub type RowIter<'a> = Box<dyn Iterator<Item = Result<(RowKey, Vec<Value>), StorageError>> + Send + 'a>;
+pub type RowIter<'a> =
+    Box<dyn Iterator<Item = Result<(RowKey, Vec<Value>), StorageError>> + Send + 'a>;
 
 const ROW_PREFIX: u8 = b'r';
 const INDEX_PREFIX: u8 = b'i';
@@ -57,7 +58,11 @@ pub fn space(table: &TableDef) -> Space {
 /// committed and buffered data; returns its key. The commit re-checks them
 /// against sessions that commit first. Error: `Duplicate entry '<v>' for key
 /// '<table>.<index>'`. Tables without a primary key get a hidden row id.
-pub fn insert_row(txn: &mut Transaction, table: &TableDef, row: &[Value]) -> Result<RowKey, StorageError> {
+pub fn insert_row(
+    txn: &mut Transaction,
+    table: &TableDef,
+    row: &[Value],
+) -> Result<RowKey, StorageError> {
     check_shape(table, row)?;
     let sp = space(table);
     let (key, pk_dup) = match table.primary_key() {
@@ -89,7 +94,11 @@ pub fn insert_row(txn: &mut Transaction, table: &TableDef, row: &[Value]) -> Res
 
 /// Existing rows that `row` would collide with, by PRIMARY KEY first, then
 /// UNIQUE indexes in definition order (MySQL's order), each row once.
-pub fn find_conflicts(txn: &Transaction, table: &TableDef, row: &[Value]) -> Result<Vec<Conflict>, StorageError> {
+pub fn find_conflicts(
+    txn: &Transaction,
+    table: &TableDef,
+    row: &[Value],
+) -> Result<Vec<Conflict>, StorageError> {
     check_shape(table, row)?;
     let sp = space(table);
     let mut out: Vec<Conflict> = Vec::new();
@@ -97,17 +106,30 @@ pub fn find_conflicts(txn: &Transaction, table: &TableDef, row: &[Value]) -> Res
     if let Some(pk) = table.primary_key() {
         let key = row_key(table, pk, row)?;
         if let Some(bytes) = txn.get(sp, &key)? {
-            out.push(Conflict { index: "PRIMARY".into(), key: key.clone(), row: decode_row(&bytes)? });
+            out.push(Conflict {
+                index: "PRIMARY".into(),
+                key: key.clone(),
+                row: decode_row(&bytes)?,
+            });
         }
         key_for_entries = key;
     }
-    for e in index_entries(table, row, &key_for_entries)?.into_iter().filter(|e| e.unique) {
-        let Some(existing) = txn.get(sp, &e.key)? else { continue };
+    for e in index_entries(table, row, &key_for_entries)?
+        .into_iter()
+        .filter(|e| e.unique)
+    {
+        let Some(existing) = txn.get(sp, &e.key)? else {
+            continue;
+        };
         if out.iter().any(|c| c.key == existing) {
             continue;
         }
         if let Some(bytes) = txn.get(sp, &existing)? {
-            out.push(Conflict { index: e.index.name.clone(), key: existing, row: decode_row(&bytes)? });
+            out.push(Conflict {
+                index: e.index.name.clone(),
+                key: existing,
+                row: decode_row(&bytes)?,
+            });
         }
     }
     Ok(out)
@@ -116,7 +138,12 @@ pub fn find_conflicts(txn: &Transaction, table: &TableDef, row: &[Value]) -> Res
 /// Deletes a row and its index entries. `row` is the row's current value
 /// (padded to the table's columns). The commit fails with a write conflict
 /// if another session changes or deletes the row first.
-pub fn delete_row(txn: &mut Transaction, table: &TableDef, key: &[u8], row: &[Value]) -> Result<(), StorageError> {
+pub fn delete_row(
+    txn: &mut Transaction,
+    table: &TableDef,
+    key: &[u8],
+    row: &[Value],
+) -> Result<(), StorageError> {
     check_shape(table, row)?;
     let sp = space(table);
     txn.expect_unchanged(sp, key)?;
@@ -143,7 +170,10 @@ pub fn update_row(
     check_shape(table, new_row)?;
     let sp = space(table);
     let (new_key, pk_dup) = match table.primary_key() {
-        Some(pk) => (row_key(table, pk, new_row)?, Some(duplicate(table, pk, new_row)?)),
+        Some(pk) => (
+            row_key(table, pk, new_row)?,
+            Some(duplicate(table, pk, new_row)?),
+        ),
         None => (key.to_vec(), None),
     };
     let moved = new_key != key;
@@ -181,7 +211,12 @@ pub fn update_row(
 
 /// Overwrites a row's stored values without touching indexes: for DDL that
 /// reshapes rows (DROP/MODIFY COLUMN) and leaves indexed values unchanged.
-pub fn rewrite_row(txn: &mut Transaction, table: &TableDef, key: &[u8], row: &[Value]) -> Result<(), StorageError> {
+pub fn rewrite_row(
+    txn: &mut Transaction,
+    table: &TableDef,
+    key: &[u8],
+    row: &[Value],
+) -> Result<(), StorageError> {
     check_shape(table, row)?;
     txn.expect_unchanged(space(table), key)?;
     txn.put(space(table), key.to_vec(), encode_row(row));
@@ -189,13 +224,21 @@ pub fn rewrite_row(txn: &mut Transaction, table: &TableDef, key: &[u8], row: &[V
 }
 
 /// The stored values of the row under `key`, if it exists.
-pub fn get_row(txn: &Transaction, table: &TableDef, key: &[u8]) -> Result<Option<Vec<Value>>, StorageError> {
-    txn.get(space(table), key)?.map(|b| decode_row(&b)).transpose()
+pub fn get_row(
+    txn: &Transaction,
+    table: &TableDef,
+    key: &[u8],
+) -> Result<Option<Vec<Value>>, StorageError> {
+    txn.get(space(table), key)?
+        .map(|b| decode_row(&b))
+        .transpose()
 }
 
 /// The row key of a primary key value (one value per PRIMARY KEY column).
 pub fn primary_key_of(table: &TableDef, pk_values: &[Value]) -> Result<RowKey, StorageError> {
-    let pk = table.primary_key().ok_or_else(|| StorageError::NoPrimaryKey(table.name.clone()))?;
+    let pk = table
+        .primary_key()
+        .ok_or_else(|| StorageError::NoPrimaryKey(table.name.clone()))?;
     if pk_values.len() != pk.columns.len() {
         return Err(StorageError::Misuse(format!(
             "primary key of `{}` has {} columns, got {} values",
@@ -224,7 +267,11 @@ pub fn get_by_primary_key(
 
 /// Every row of the table in primary key (or hidden row id) order, or the
 /// reverse.
-pub fn scan_rows<'a>(txn: &'a Transaction, table: &TableDef, reverse: bool) -> Result<RowIter<'a>, StorageError> {
+pub fn scan_rows<'a>(
+    txn: &'a Transaction,
+    table: &TableDef,
+    reverse: bool,
+) -> Result<RowIter<'a>, StorageError> {
     decode_rows(txn.scan_prefix(space(table), &[ROW_PREFIX], reverse)?)
 }
 
@@ -313,7 +360,9 @@ pub fn add_index_entry(
 ) -> Result<(), StorageError> {
     check_shape(table, row)?;
     let sp = space(table);
-    let Some(entry) = entry_for(table, index, row, key)? else { return Ok(()) };
+    let Some(entry) = entry_for(table, index, row, key)? else {
+        return Ok(());
+    };
     if entry.unique && txn.get(sp, &entry.key)?.is_some() {
         return Err(duplicate(table, index, row)?.into_error());
     }
@@ -321,12 +370,18 @@ pub fn add_index_entry(
 }
 
 /// Deletes every entry of index `index_id` (DROP INDEX); returns how many.
-pub fn drop_index_entries(txn: &mut Transaction, table: &TableDef, index_id: u32) -> Result<usize, StorageError> {
+pub fn drop_index_entries(
+    txn: &mut Transaction,
+    table: &TableDef,
+    index_id: u32,
+) -> Result<usize, StorageError> {
     let sp = space(table);
     let mut prefix = vec![INDEX_PREFIX];
     prefix.extend_from_slice(&index_id.to_be_bytes());
-    let keys: Vec<Vec<u8>> =
-        txn.scan_prefix(sp, &prefix, false)?.map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    let keys: Vec<Vec<u8>> = txn
+        .scan_prefix(sp, &prefix, false)?
+        .map(|kv| kv.map(|(k, _)| k))
+        .collect::<Result<_, _>>()?;
     let n = keys.len();
     for k in keys {
         txn.delete(sp, k);
@@ -336,14 +391,22 @@ pub fn drop_index_entries(txn: &mut Transaction, table: &TableDef, index_id: u32
 
 /// Hands out `n` consecutive AUTO_INCREMENT values for a table and returns
 /// the first (1 on a fresh table). Never rolled back, durable, monotonic.
-pub fn allocate_auto_increment(storage: &dyn Storage, table_id: u64, n: u64) -> Result<u64, StorageError> {
+pub fn allocate_auto_increment(
+    storage: &dyn Storage,
+    table_id: u64,
+    n: u64,
+) -> Result<u64, StorageError> {
     storage.allocate_ids(&counter_key(meta_keys::AUTOINC_PREFIX, table_id), n)
 }
 
 /// An explicit value was inserted into the AUTO_INCREMENT column (or
 /// `ALTER TABLE ... AUTO_INCREMENT = used + 1`): later allocations return
 /// values above `used`. Negative explicit values need no rebase.
-pub fn rebase_auto_increment(storage: &dyn Storage, table_id: u64, used: u64) -> Result<(), StorageError> {
+pub fn rebase_auto_increment(
+    storage: &dyn Storage,
+    table_id: u64,
+    used: u64,
+) -> Result<(), StorageError> {
     storage.rebase_ids(&counter_key(meta_keys::AUTOINC_PREFIX, table_id), used)
 }
 
@@ -377,15 +440,21 @@ fn resolve(table: &TableDef, index: &IndexDef) -> Result<Vec<(usize, Collation)>
         .columns
         .iter()
         .map(|name| {
-            let pos = table.column_index(name).ok_or_else(|| StorageError::BadIndex {
-                table: table.name.clone(),
-                index: index.name.clone(),
-                column: name.clone(),
-            })?;
+            let pos = table
+                .column_index(name)
+                .ok_or_else(|| StorageError::BadIndex {
+                    table: table.name.clone(),
+                    index: index.name.clone(),
+                    column: name.clone(),
+                })?;
             let col = &table.columns[pos];
             // Only character columns have a collation; everything else is
             // keyed by its bytes.
-            let c = if col.data_type.is_string() { col.collation } else { Collation::Binary };
+            let c = if col.data_type.is_string() {
+                col.collation
+            } else {
+                Collation::Binary
+            };
             Ok((pos, c))
         })
         .collect()
@@ -408,7 +477,10 @@ fn index_base(index: &IndexDef) -> Result<Vec<u8>, StorageError> {
             Ok(b)
         }
         IndexKind::Vector { .. } | IndexKind::FullText { .. } => {
-            Err(StorageError::Misuse(format!("index `{}` has no key entries (vector/fulltext)", index.name)))
+            Err(StorageError::Misuse(format!(
+                "index `{}` has no key entries (vector/fulltext)",
+                index.name
+            )))
         }
     }
 }
@@ -421,7 +493,11 @@ struct Entry<'t> {
 }
 
 /// The row's entries of every UNIQUE and plain index, in definition order.
-fn index_entries<'t>(table: &'t TableDef, row: &[Value], row_key: &[u8]) -> Result<Vec<Entry<'t>>, StorageError> {
+fn index_entries<'t>(
+    table: &'t TableDef,
+    row: &[Value],
+    row_key: &[u8],
+) -> Result<Vec<Entry<'t>>, StorageError> {
     let mut out = Vec::new();
     for index in &table.indexes {
         if let Some(e) = entry_for(table, index, row, row_key)? {
@@ -477,8 +553,15 @@ fn duplicate(table: &TableDef, index: &IndexDef, row: &[Value]) -> Result<Duplic
         .into_iter()
         .map(|(pos, _)| row[pos].to_text().unwrap_or_else(|| "NULL".into()))
         .collect();
-    let name = if index.kind == IndexKind::Primary { "PRIMARY" } else { index.name.as_str() };
-    Ok(Duplicate { value: parts.join("-"), key: format!("{}.{}", table.name, name) })
+    let name = if index.kind == IndexKind::Primary {
+        "PRIMARY"
+    } else {
+        index.name.as_str()
+    };
+    Ok(Duplicate {
+        value: parts.join("-"),
+        key: format!("{}.{}", table.name, name),
+    })
 }
 
 fn decode_rows(kvs: crate::KvIter<'_>) -> Result<RowIter<'_>, StorageError> {

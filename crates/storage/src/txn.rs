@@ -24,7 +24,10 @@ pub struct Duplicate {
 
 impl Duplicate {
     pub fn into_error(self) -> StorageError {
-        StorageError::DuplicateEntry { value: self.value, key: self.key }
+        StorageError::DuplicateEntry {
+            value: self.value,
+            key: self.key,
+        }
     }
 }
 
@@ -47,7 +50,11 @@ struct Pending {
 
 enum Undo {
     /// A write; `prev` is the buffered state before it (`None`: not buffered).
-    Write { space: Space, key: Vec<u8>, prev: Option<Pending> },
+    Write {
+        space: Space,
+        key: Vec<u8>,
+        prev: Option<Pending>,
+    },
     /// A check registered by [`Transaction::expect_unchanged`].
     Check { space: Space, key: Vec<u8> },
 }
@@ -63,7 +70,13 @@ pub struct Transaction {
 
 impl Transaction {
     pub fn new(storage: Arc<dyn Storage>) -> Transaction {
-        Transaction { storage, buffer: BTreeMap::new(), checks: BTreeMap::new(), undo: Vec::new(), next_seq: 0 }
+        Transaction {
+            storage,
+            buffer: BTreeMap::new(),
+            checks: BTreeMap::new(),
+            undo: Vec::new(),
+            next_seq: 0,
+        }
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
@@ -91,7 +104,9 @@ impl Transaction {
         if bounds_empty(&start, &end) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let committed = self.storage.scan(space, start.clone(), end.clone(), reverse)?;
+        let committed = self
+            .storage
+            .scan(space, start.clone(), end.clone(), reverse)?;
         let buffered: Buffered<'_> = match self.buffer.get(&space) {
             None => Box::new(std::iter::empty()),
             Some(m) => {
@@ -103,11 +118,20 @@ impl Transaction {
                 }
             }
         };
-        Ok(Box::new(Merge { committed: committed.peekable(), buffered: buffered.peekable(), reverse }))
+        Ok(Box::new(Merge {
+            committed: committed.peekable(),
+            buffered: buffered.peekable(),
+            reverse,
+        }))
     }
 
     /// All keys starting with `prefix`.
-    pub fn scan_prefix(&self, space: Space, prefix: &[u8], reverse: bool) -> Result<KvIter<'_>, StorageError> {
+    pub fn scan_prefix(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        reverse: bool,
+    ) -> Result<KvIter<'_>, StorageError> {
         let end = match crate::codec::prefix_end(prefix) {
             Some(e) => Bound::Excluded(e),
             None => Bound::Unbounded,
@@ -121,7 +145,16 @@ impl Transaction {
             Some(p) if p.value.is_some() => (p.must_be_absent, p.duplicate.clone()),
             _ => (false, None),
         };
-        self.set(space, key, Pending { value: Some(value), must_be_absent, duplicate, seq: 0 });
+        self.set(
+            space,
+            key,
+            Pending {
+                value: Some(value),
+                must_be_absent,
+                duplicate,
+                seq: 0,
+            },
+        );
     }
 
     pub fn delete(&mut self, space: Space, key: Vec<u8>) {
@@ -129,7 +162,16 @@ impl Transaction {
             // Deleting a key this transaction inserted (and that did not
             // exist before) leaves nothing to write.
             Some(p) if p.must_be_absent => self.unset(space, key),
-            _ => self.set(space, key, Pending { value: None, must_be_absent: false, duplicate: None, seq: 0 }),
+            _ => self.set(
+                space,
+                key,
+                Pending {
+                    value: None,
+                    must_be_absent: false,
+                    duplicate: None,
+                    seq: 0,
+                },
+            ),
         }
     }
 
@@ -149,12 +191,25 @@ impl Transaction {
         match self.pending(space, &key) {
             Some(p) if p.value.is_some() => Err(duplicate.into_error()),
             Some(_) => {
-                self.set(space, key, Pending { value: Some(value), must_be_absent: false, duplicate: None, seq: 0 });
+                self.set(
+                    space,
+                    key,
+                    Pending {
+                        value: Some(value),
+                        must_be_absent: false,
+                        duplicate: None,
+                        seq: 0,
+                    },
+                );
                 Ok(())
             }
             None => {
-                let p =
-                    Pending { value: Some(value), must_be_absent: true, duplicate: Some(Arc::new(duplicate)), seq: 0 };
+                let p = Pending {
+                    value: Some(value),
+                    must_be_absent: true,
+                    duplicate: Some(Arc::new(duplicate)),
+                    seq: 0,
+                };
                 self.set(space, key, p);
                 Ok(())
             }
@@ -172,7 +227,10 @@ impl Transaction {
         }
         let current = self.storage.get(space, key)?;
         self.checks.insert((space, key.to_vec()), current);
-        self.undo.push(Undo::Check { space, key: key.to_vec() });
+        self.undo.push(Undo::Check {
+            space,
+            key: key.to_vec(),
+        });
         Ok(())
     }
 
@@ -180,7 +238,12 @@ impl Transaction {
     pub fn apply(&mut self, write: Write) {
         match write.value {
             Some(v) if write.must_be_absent => {
-                let p = Pending { value: Some(v), must_be_absent: true, duplicate: None, seq: 0 };
+                let p = Pending {
+                    value: Some(v),
+                    must_be_absent: true,
+                    duplicate: None,
+                    seq: 0,
+                };
                 self.set(write.space, write.key, p);
             }
             Some(v) => self.put(write.space, write.key, v),
@@ -237,17 +300,35 @@ impl Transaction {
                 if let Some(d) = p.duplicate {
                     duplicates.insert((space, key.clone()), d);
                 }
-                ordered.push((p.seq, Write { space, key, value: p.value, must_be_absent: p.must_be_absent }));
+                ordered.push((
+                    p.seq,
+                    Write {
+                        space,
+                        key,
+                        value: p.value,
+                        must_be_absent: p.must_be_absent,
+                    },
+                ));
             }
         }
         ordered.sort_unstable_by_key(|(seq, _)| *seq);
         let writes = ordered.into_iter().map(|(_, w)| w).collect();
-        let checks = self.checks.into_iter().map(|((space, key), expected)| Check { space, key, expected }).collect();
+        let checks = self
+            .checks
+            .into_iter()
+            .map(|((space, key), expected)| Check {
+                space,
+                key,
+                expected,
+            })
+            .collect();
         match self.storage.commit_checked(writes, checks) {
-            Err(StorageError::KeyExists { space, key }) => match duplicates.remove(&(space, key.clone())) {
-                Some(d) => Err(Arc::unwrap_or_clone(d).into_error()),
-                None => Err(StorageError::KeyExists { space, key }),
-            },
+            Err(StorageError::KeyExists { space, key }) => {
+                match duplicates.remove(&(space, key.clone())) {
+                    Some(d) => Err(Arc::unwrap_or_clone(d).into_error()),
+                    None => Err(StorageError::KeyExists { space, key }),
+                }
+            }
             other => other,
         }
     }
@@ -327,12 +408,18 @@ mod tests {
     const T: Space = Space::Table(7);
 
     fn dup() -> Duplicate {
-        Duplicate { value: "1".into(), key: "t.PRIMARY".into() }
+        Duplicate {
+            value: "1".into(),
+            key: "t.PRIMARY".into(),
+        }
     }
 
     fn setup() -> (Arc<dyn Storage>, Transaction) {
         let s: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-        let writes = ["a", "c", "e", "g"].iter().map(|k| Write::put(T, k.as_bytes(), b"old".to_vec())).collect();
+        let writes = ["a", "c", "e", "g"]
+            .iter()
+            .map(|k| Write::put(T, k.as_bytes(), b"old".to_vec()))
+            .collect();
         s.commit(writes).unwrap();
         let txn = Transaction::new(s.clone());
         (s, txn)
@@ -355,16 +442,27 @@ mod tests {
         txn.delete(T, b"z".to_vec());
         txn.put(T, b"h".to_vec(), b"new".to_vec());
         let fwd = scan(&txn, false);
-        let expect: Vec<(String, String)> = [("a", "old"), ("b", "new"), ("c", "new"), ("g", "old"), ("h", "new")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let expect: Vec<(String, String)> = [
+            ("a", "old"),
+            ("b", "new"),
+            ("c", "new"),
+            ("g", "old"),
+            ("h", "new"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         assert_eq!(fwd, expect);
         let mut rev = scan(&txn, true);
         rev.reverse();
         assert_eq!(rev, expect);
         let bounded: Vec<_> = txn
-            .scan(T, Bound::Excluded(b"a".to_vec()), Bound::Included(b"g".to_vec()), true)
+            .scan(
+                T,
+                Bound::Excluded(b"a".to_vec()),
+                Bound::Included(b"g".to_vec()),
+                true,
+            )
             .unwrap()
             .map(|r| r.unwrap().0)
             .collect();
@@ -412,9 +510,11 @@ mod tests {
     #[test]
     fn put_if_absent_conflict_at_commit_reports_duplicate() {
         let (s, mut txn) = setup();
-        txn.put_if_absent(T, b"k".to_vec(), b"mine".to_vec(), dup()).unwrap();
+        txn.put_if_absent(T, b"k".to_vec(), b"mine".to_vec(), dup())
+            .unwrap();
         txn.put(T, b"other".to_vec(), b"1".to_vec());
-        s.commit(vec![Write::put(T, b"k".to_vec(), b"theirs".to_vec())]).unwrap();
+        s.commit(vec![Write::put(T, b"k".to_vec(), b"theirs".to_vec())])
+            .unwrap();
         match txn.commit() {
             Err(StorageError::DuplicateEntry { value, key }) => {
                 assert_eq!((value.as_str(), key.as_str()), ("1", "t.PRIMARY"))
@@ -422,15 +522,22 @@ mod tests {
             other => panic!("expected a duplicate, got {other:?}"),
         }
         assert_eq!(s.get(T, b"k").unwrap(), Some(b"theirs".to_vec()));
-        assert_eq!(s.get(T, b"other").unwrap(), None, "a failed commit applies nothing");
+        assert_eq!(
+            s.get(T, b"other").unwrap(),
+            None,
+            "a failed commit applies nothing"
+        );
     }
 
     #[test]
     fn put_if_absent_over_own_delete_is_an_overwrite() {
         let (s, mut txn) = setup();
         txn.delete(T, b"a".to_vec());
-        txn.put_if_absent(T, b"a".to_vec(), b"replaced".to_vec(), dup()).unwrap();
-        assert!(txn.put_if_absent(T, b"a".to_vec(), b"again".to_vec(), dup()).is_err());
+        txn.put_if_absent(T, b"a".to_vec(), b"replaced".to_vec(), dup())
+            .unwrap();
+        assert!(txn
+            .put_if_absent(T, b"a".to_vec(), b"again".to_vec(), dup())
+            .is_err());
         txn.commit().unwrap();
         assert_eq!(s.get(T, b"a").unwrap(), Some(b"replaced".to_vec()));
     }
@@ -440,8 +547,12 @@ mod tests {
         let (s, mut txn) = setup();
         txn.expect_unchanged(T, b"a").unwrap();
         txn.put(T, b"a".to_vec(), b"mine".to_vec());
-        s.commit(vec![Write::put(T, b"a".to_vec(), b"theirs".to_vec())]).unwrap();
-        assert!(matches!(txn.commit(), Err(StorageError::WriteConflict { .. })));
+        s.commit(vec![Write::put(T, b"a".to_vec(), b"theirs".to_vec())])
+            .unwrap();
+        assert!(matches!(
+            txn.commit(),
+            Err(StorageError::WriteConflict { .. })
+        ));
         assert_eq!(s.get(T, b"a").unwrap(), Some(b"theirs".to_vec()));
 
         // Unchanged: commits. A check rolled back with its statement is gone.
@@ -451,7 +562,8 @@ mod tests {
         let sp = txn.savepoint();
         txn.expect_unchanged(T, b"e").unwrap();
         txn.rollback_to(sp);
-        s.commit(vec![Write::put(T, b"e".to_vec(), b"changed".to_vec())]).unwrap();
+        s.commit(vec![Write::put(T, b"e".to_vec(), b"changed".to_vec())])
+            .unwrap();
         txn.commit().unwrap();
         assert_eq!(s.get(T, b"c").unwrap(), None);
     }
@@ -459,7 +571,8 @@ mod tests {
     #[test]
     fn insert_then_delete_leaves_nothing() {
         let (_s, mut txn) = setup();
-        txn.put_if_absent(T, b"n".to_vec(), b"1".to_vec(), dup()).unwrap();
+        txn.put_if_absent(T, b"n".to_vec(), b"1".to_vec(), dup())
+            .unwrap();
         txn.put(T, b"n".to_vec(), b"2".to_vec());
         txn.delete(T, b"n".to_vec());
         assert!(txn.is_empty());

@@ -7,9 +7,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use tiembed_storage::{
-    catalog_write, load_catalog, meta_keys, table, SledStorage, Space, Storage, StorageError, Transaction, Write,
+    catalog_write, load_catalog, meta_keys, table, SledStorage, Space, Storage, StorageError,
+    Transaction, Write,
 };
-use tiembed_types::{Collation, ColumnDef, DataType, IndexDef, IndexKind, IntWidth, TableDef, Value};
+use tiembed_types::{
+    Collation, ColumnDef, DataType, IndexDef, IndexKind, IntWidth, TableDef, Value,
+};
 
 const CHILD_ENV: &str = "TIEMBED_STORAGE_CRASH_CHILD";
 
@@ -34,7 +37,13 @@ fn docs() -> TableDef {
         db: "test".into(),
         name: "docs".into(),
         columns: vec![
-            col("id", DataType::Int { width: IntWidth::Big, unsigned: false }),
+            col(
+                "id",
+                DataType::Int {
+                    width: IntWidth::Big,
+                    unsigned: false,
+                },
+            ),
             col("title", DataType::VarChar(64)),
             col("emb", DataType::Vector(Some(3))),
         ],
@@ -63,13 +72,18 @@ fn docs() -> TableDef {
 }
 
 fn doc(id: u64) -> Vec<Value> {
-    vec![Value::Int(id as i64), Value::Str(format!("title {id}")), Value::vector(vec![id as f32, 0.5, -1.0])]
+    vec![
+        Value::Int(id as i64),
+        Value::Str(format!("title {id}")),
+        Value::vector(vec![id as f32, 0.5, -1.0]),
+    ]
 }
 
 /// The child side of the crash test: inserts one row per durable commit and
 /// acknowledges each on stdout, until it is killed.
 fn crash_child(dir: &Path) {
-    let storage: Arc<dyn Storage> = Arc::new(SledStorage::open(dir).expect("child opens the store"));
+    let storage: Arc<dyn Storage> =
+        Arc::new(SledStorage::open(dir).expect("child opens the store"));
     let t = docs();
     for _ in 0..1_000_000 {
         let id = table::allocate_auto_increment(&*storage, t.id, 1).unwrap();
@@ -88,7 +102,12 @@ fn committed_rows_survive_sigkill() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "committed_rows_survive_sigkill", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "committed_rows_survive_sigkill",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -119,15 +138,21 @@ fn committed_rows_survive_sigkill() {
     let txn = Transaction::new(storage.clone());
     for &id in &acked {
         let found = table::get_by_primary_key(&txn, &t, &[Value::Int(id as i64)]).unwrap();
-        assert_eq!(found.map(|(_, r)| r), Some(doc(id)), "acknowledged row {id} lost");
+        assert_eq!(
+            found.map(|(_, r)| r),
+            Some(doc(id)),
+            "acknowledged row {id} lost"
+        );
     }
     // Every row that made it is whole: its unique entry made it too.
     let title = t.index("title").unwrap();
     let mut max_id = 0;
     for r in table::scan_rows(&txn, &t, false).unwrap() {
         let (key, row) = r.unwrap();
-        let hit: Vec<_> =
-            table::index_lookup(&txn, &t, title, &row[1..2], false).unwrap().map(Result::unwrap).collect();
+        let hit: Vec<_> = table::index_lookup(&txn, &t, title, &row[1..2], false)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(hit, vec![(key, row.clone())]);
         if let Value::Int(id) = row[0] {
             max_id = max_id.max(id as u64);
@@ -135,7 +160,10 @@ fn committed_rows_survive_sigkill() {
     }
     // AUTO_INCREMENT never repeats a value after a crash.
     let next = table::allocate_auto_increment(&*storage, t.id, 1).unwrap();
-    assert!(next > max_id, "auto_increment restarted at {next}, rows go up to {max_id}");
+    assert!(
+        next > max_id,
+        "auto_increment restarted at {next}, rows go up to {max_id}"
+    );
 }
 
 #[test]
@@ -154,7 +182,12 @@ fn concurrent_commits_group_and_one_insert_wins() {
                     start.wait();
                     for i in 0..per_thread {
                         let key = format!("k{t:02}-{i:03}");
-                        s.commit(vec![Write::put(Space::Table(9), key.as_bytes(), vec![t as u8])]).unwrap();
+                        s.commit(vec![Write::put(
+                            Space::Table(9),
+                            key.as_bytes(),
+                            vec![t as u8],
+                        )])
+                        .unwrap();
                     }
                     contested.wait();
                     let mut w = Write::put(Space::Table(9), b"contested".to_vec(), vec![t as u8]);
@@ -167,7 +200,10 @@ fn concurrent_commits_group_and_one_insert_wins() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum::<usize>()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum::<usize>()
     });
     assert_eq!(wins, 1, "exactly one must_be_absent insert wins");
     let commits = threads * per_thread + 1;
@@ -176,7 +212,15 @@ fn concurrent_commits_group_and_one_insert_wins() {
     assert!(flushes as usize <= commits + 1);
     drop(s);
     let s = SledStorage::open(dir.path()).unwrap();
-    let n = s.scan(Space::Table(9), std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, false).unwrap().count();
+    let n = s
+        .scan(
+            Space::Table(9),
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            false,
+        )
+        .unwrap()
+        .count();
     assert_eq!(n, threads * per_thread + 1);
 }
 
@@ -186,7 +230,10 @@ fn fresh_store_is_versioned_and_reopens() {
     {
         let s = SledStorage::open(dir.path()).unwrap();
         let v = s.get(Space::Meta, meta_keys::FORMAT_VERSION).unwrap();
-        assert_eq!(v, Some(tiembed_storage::FORMAT_VERSION.to_be_bytes().to_vec()));
+        assert_eq!(
+            v,
+            Some(tiembed_storage::FORMAT_VERSION.to_be_bytes().to_vec())
+        );
         let mut c = load_catalog(&s).unwrap();
         c.next_table_id = 7;
         s.commit(vec![catalog_write(&c).unwrap()]).unwrap();
@@ -202,12 +249,20 @@ fn newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = SledStorage::open(dir.path()).unwrap();
-        s.commit(vec![Write::put(Space::Meta, meta_keys::FORMAT_VERSION, 99u32.to_be_bytes().to_vec())]).unwrap();
+        s.commit(vec![Write::put(
+            Space::Meta,
+            meta_keys::FORMAT_VERSION,
+            99u32.to_be_bytes().to_vec(),
+        )])
+        .unwrap();
     }
     match SledStorage::open(dir.path()) {
         Err(e @ StorageError::UnsupportedFormat { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("version 99") && msg.contains("only reads version 1"), "{msg}");
+            assert!(
+                msg.contains("version 99") && msg.contains("only reads version 1"),
+                "{msg}"
+            );
         }
         Err(e) => panic!("unexpected {e}"),
         Ok(_) => panic!("opened a newer format"),
@@ -222,16 +277,23 @@ fn foreign_sled_data_is_refused() {
         db.open_tree("something").unwrap().insert("k", "v").unwrap();
         db.flush().unwrap();
     }
-    assert!(matches!(SledStorage::open(dir.path()), Err(StorageError::NotAStore { .. })));
+    assert!(matches!(
+        SledStorage::open(dir.path()),
+        Err(StorageError::NotAStore { .. })
+    ));
 }
 
 #[test]
 fn second_open_in_one_process_is_locked() {
     let dir = tempfile::tempdir().unwrap();
     let _first = SledStorage::open(dir.path()).unwrap();
-    let err = SledStorage::open(dir.path()).err().expect("second open must fail");
+    let err = SledStorage::open(dir.path())
+        .err()
+        .expect("second open must fail");
     assert!(matches!(err, StorageError::Locked { .. }), "{err}");
-    assert!(err.to_string().contains("in use by another tiembed process"));
+    assert!(err
+        .to_string()
+        .contains("in use by another tiembed process"));
 }
 
 #[test]
@@ -262,7 +324,13 @@ fn dropped_space_is_gone_and_transactions_span_spaces() {
     assert_eq!(s.get(Space::Table(2), b"b").unwrap(), None);
     assert_eq!(s.get(Space::Table(1), b"a").unwrap(), Some(b"1".to_vec()));
     assert!(s.drop_space(Space::Meta).is_err());
-    assert_eq!(tiembed_storage::load_global_sysvars(&*s).unwrap().get("x").map(String::as_str), Some("y"));
+    assert_eq!(
+        tiembed_storage::load_global_sysvars(&*s)
+            .unwrap()
+            .get("x")
+            .map(String::as_str),
+        Some("y")
+    );
 }
 
 #[test]
@@ -281,7 +349,10 @@ fn lost_update_is_a_write_conflict_and_duplicates_keep_tidb_text() {
     table::update_row(&mut a, &t, &k, &doc(1), &changed).unwrap();
     table::delete_row(&mut b, &t, &k, &doc(1)).unwrap();
     a.commit().unwrap();
-    assert!(matches!(b.commit(), Err(StorageError::WriteConflict { .. })));
+    assert!(matches!(
+        b.commit(),
+        Err(StorageError::WriteConflict { .. })
+    ));
 
     let mut c = Transaction::new(s.clone());
     let mut d = Transaction::new(s.clone());
@@ -303,8 +374,16 @@ fn large_values_go_through_blob_files_and_survive_reopen() {
     let big: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
     {
         let s = SledStorage::open(dir.path()).unwrap();
-        s.commit(vec![Write::put(Space::Table(3), b"big".to_vec(), big.clone())]).unwrap();
-        assert!(std::fs::read_dir(dir.path().join("blobs")).unwrap().count() >= 1, "expected a blob file");
+        s.commit(vec![Write::put(
+            Space::Table(3),
+            b"big".to_vec(),
+            big.clone(),
+        )])
+        .unwrap();
+        assert!(
+            std::fs::read_dir(dir.path().join("blobs")).unwrap().count() >= 1,
+            "expected a blob file"
+        );
     }
     let s = SledStorage::open(dir.path()).unwrap();
     assert_eq!(s.get(Space::Table(3), b"big").unwrap(), Some(big));

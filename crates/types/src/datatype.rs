@@ -129,12 +129,18 @@ impl Collation {
 /// A column's declared SQL type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DataType {
-    Int { width: IntWidth, unsigned: bool },
+    Int {
+        width: IntWidth,
+        unsigned: bool,
+    },
     /// BOOLEAN / BOOL, stored and shown as `tinyint(1)`.
     Bool,
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Char(u32),
     VarChar(u32),
     Text(TextKind),
@@ -142,8 +148,12 @@ pub enum DataType {
     VarBinary(u32),
     Blob(TextKind),
     Date,
-    DateTime { fsp: u8 },
-    Timestamp { fsp: u8 },
+    DateTime {
+        fsp: u8,
+    },
+    Timestamp {
+        fsp: u8,
+    },
     Json,
     /// `VECTOR` (`None`: any dimension) or `VECTOR(D)`.
     Vector(Option<u32>),
@@ -154,11 +164,17 @@ pub enum DataType {
 
 impl DataType {
     pub fn is_string(&self) -> bool {
-        matches!(self, DataType::Char(_) | DataType::VarChar(_) | DataType::Text(_))
+        matches!(
+            self,
+            DataType::Char(_) | DataType::VarChar(_) | DataType::Text(_)
+        )
     }
 
     pub fn is_binary(&self) -> bool {
-        matches!(self, DataType::Binary(_) | DataType::VarBinary(_) | DataType::Blob(_))
+        matches!(
+            self,
+            DataType::Binary(_) | DataType::VarBinary(_) | DataType::Blob(_)
+        )
     }
 
     pub fn is_integer(&self) -> bool {
@@ -166,7 +182,11 @@ impl DataType {
     }
 
     pub fn is_numeric(&self) -> bool {
-        self.is_integer() || matches!(self, DataType::Float | DataType::Double | DataType::Decimal { .. })
+        self.is_integer()
+            || matches!(
+                self,
+                DataType::Float | DataType::Double | DataType::Decimal { .. }
+            )
     }
 
     pub fn is_vector(&self) -> bool {
@@ -176,9 +196,10 @@ impl DataType {
     /// Maximum length in characters (strings) or bytes (binary), if bounded.
     pub fn max_len(&self) -> Option<usize> {
         match self {
-            DataType::Char(n) | DataType::VarChar(n) | DataType::Binary(n) | DataType::VarBinary(n) => {
-                Some(*n as usize)
-            }
+            DataType::Char(n)
+            | DataType::VarChar(n)
+            | DataType::Binary(n)
+            | DataType::VarBinary(n) => Some(*n as usize),
             DataType::Text(k) | DataType::Blob(k) => Some(k.max_len()),
             _ => None,
         }
@@ -226,12 +247,40 @@ mod tests {
 
     #[test]
     fn tidb_spelling() {
-        assert_eq!(DataType::Int { width: IntWidth::Int, unsigned: false }.to_string(), "int(11)");
-        assert_eq!(DataType::Int { width: IntWidth::Big, unsigned: true }.to_string(), "bigint(20) unsigned");
-        assert_eq!(DataType::Int { width: IntWidth::Int, unsigned: true }.to_string(), "int(10) unsigned");
+        assert_eq!(
+            DataType::Int {
+                width: IntWidth::Int,
+                unsigned: false
+            }
+            .to_string(),
+            "int(11)"
+        );
+        assert_eq!(
+            DataType::Int {
+                width: IntWidth::Big,
+                unsigned: true
+            }
+            .to_string(),
+            "bigint(20) unsigned"
+        );
+        assert_eq!(
+            DataType::Int {
+                width: IntWidth::Int,
+                unsigned: true
+            }
+            .to_string(),
+            "int(10) unsigned"
+        );
         assert_eq!(DataType::Vector(Some(384)).to_string(), "vector(384)");
         assert_eq!(DataType::Text(TextKind::Long).to_string(), "longtext");
-        assert_eq!(DataType::Decimal { precision: 10, scale: 2 }.to_string(), "decimal(10,2)");
+        assert_eq!(
+            DataType::Decimal {
+                precision: 10,
+                scale: 2
+            }
+            .to_string(),
+            "decimal(10,2)"
+        );
     }
 
     #[test]

@@ -11,7 +11,11 @@ pub enum Error {
     // ---- parse / bind -------------------------------------------------
     /// 1064. `near` is the statement text from the failing position on.
     #[error("You have an error in your SQL syntax; check the manual that corresponds to your TiDB version for the right syntax to use line {line} column {column} near \"{near}\" ")]
-    Parse { line: u64, column: u64, near: String },
+    Parse {
+        line: u64,
+        column: u64,
+        near: String,
+    },
     #[error("Unknown database '{0}'")]
     UnknownDatabase(String),
     #[error("No database selected")]
@@ -71,7 +75,12 @@ pub enum Error {
     OutOfRange { column: String, row: usize },
     /// 1366, e.g. `Incorrect integer value: 'abc' for column 'id' at row 1`.
     #[error("Incorrect {kind} value: '{value}' for column '{column}' at row {row}")]
-    IncorrectValue { kind: String, value: String, column: String, row: usize },
+    IncorrectValue {
+        kind: String,
+        value: String,
+        column: String,
+        row: usize,
+    },
     /// 1292, e.g. `Incorrect datetime value: 'x'`.
     #[error("Incorrect {kind} value: '{value}'")]
     TruncatedWrongValue { kind: String, value: String },
@@ -85,7 +94,9 @@ pub enum Error {
     #[error("Invalid JSON path expression. The error is around character position {0}.")]
     InvalidJsonPath(usize),
     /// 3105.
-    #[error("The value specified for generated column '{column}' in table '{table}' is not allowed.")]
+    #[error(
+        "The value specified for generated column '{column}' in table '{table}' is not allowed."
+    )]
     GeneratedValueNotAllowed { column: String, table: String },
     /// 3106, with TiDB's own wording in place of the MySQL template.
     #[error("{0}")]
@@ -112,7 +123,11 @@ pub enum Error {
 
     // ---- connection / statements ----------------------------------------
     #[error("Access denied for user '{user}'@'{host}' (using password: {})", if *.using_password { "YES" } else { "NO" })]
-    AccessDenied { user: String, host: String, using_password: bool },
+    AccessDenied {
+        user: String,
+        host: String,
+        using_password: bool,
+    },
     #[error("Unknown prepared statement handler ({0}) given to {1}")]
     UnknownStatement(String, String),
     #[error("Incorrect arguments to {0}")]

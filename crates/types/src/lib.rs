@@ -14,8 +14,8 @@ mod value;
 pub use datatype::{Collation, DataType, IntWidth, TextKind};
 pub use error::{Error, Result};
 pub use schema::{
-    Catalog, ColumnDef, DatabaseDef, DefaultValue, ForeignKeyDef, Generated, IndexDef, IndexKind,
-    TableDef, VectorMetric, HnswParams, HNSW_DEFAULTS,
+    Catalog, ColumnDef, DatabaseDef, DefaultValue, ForeignKeyDef, Generated, HnswParams, IndexDef,
+    IndexKind, TableDef, VectorMetric, HNSW_DEFAULTS,
 };
 pub use value::{format_float, json_to_text, vector_to_text, Value};
 

@@ -41,7 +41,10 @@ impl Catalog {
     }
 
     pub fn table_by_id(&self, id: u64) -> Option<&TableDef> {
-        self.databases.values().flat_map(|d| d.tables.values()).find(|t| t.id == id)
+        self.databases
+            .values()
+            .flat_map(|d| d.tables.values())
+            .find(|t| t.id == id)
     }
 }
 
@@ -65,11 +68,15 @@ pub struct TableDef {
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
-        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     pub fn primary_key(&self) -> Option<&IndexDef> {
@@ -77,7 +84,9 @@ impl TableDef {
     }
 
     pub fn index(&self, name: &str) -> Option<&IndexDef> {
-        self.indexes.iter().find(|i| i.name.eq_ignore_ascii_case(name))
+        self.indexes
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
     }
 
     /// The AUTO_INCREMENT column, if any (MySQL allows at most one).
@@ -160,7 +169,11 @@ pub struct HnswParams {
     pub ef_search: u32,
 }
 
-pub const HNSW_DEFAULTS: HnswParams = HnswParams { m: 16, ef_construction: 128, ef_search: 64 };
+pub const HNSW_DEFAULTS: HnswParams = HnswParams {
+    m: 16,
+    ef_construction: 128,
+    ef_search: 64,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum IndexKind {
@@ -169,9 +182,14 @@ pub enum IndexKind {
     Plain,
     /// `VECTOR INDEX ((VEC_<metric>_DISTANCE(col)))`; `columns` holds the one
     /// vector column.
-    Vector { metric: VectorMetric, params: HnswParams },
+    Vector {
+        metric: VectorMetric,
+        params: HnswParams,
+    },
     /// `FULLTEXT INDEX (col) [WITH PARSER p]`.
-    FullText { parser: Option<String> },
+    FullText {
+        parser: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

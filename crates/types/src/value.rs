@@ -77,14 +77,28 @@ pub fn format_float(v: f64, single: bool) -> String {
     if v.is_nan() || v.is_infinite() {
         // TiDB cannot store these; an expression that yields one prints as
         // MySQL does for out-of-range doubles.
-        return if v.is_nan() { "NaN".into() } else if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v.is_nan() {
+            "NaN".into()
+        } else if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let abs = v.abs();
     let exp_form = abs >= 1e15 || (abs != 0.0 && abs < 1e-15);
     if !exp_form {
-        return if single { format!("{}", v as f32) } else { format!("{v}") };
+        return if single {
+            format!("{}", v as f32)
+        } else {
+            format!("{v}")
+        };
     }
-    let s = if single { format!("{:e}", v as f32) } else { format!("{v:e}") };
+    let s = if single {
+        format!("{:e}", v as f32)
+    } else {
+        format!("{v:e}")
+    };
     // Rust prints `1e15` / `1.5e-16`; Go (TiDB) prints the same after it
     // strips the `+`, so nothing further is needed.
     s
@@ -177,7 +191,10 @@ mod tests {
 
     #[test]
     fn doubles_print_like_tidb() {
-        assert_eq!(format_float(1.7320508075688772, false), "1.7320508075688772");
+        assert_eq!(
+            format_float(1.7320508075688772, false),
+            "1.7320508075688772"
+        );
         assert_eq!(format_float(0.1 + 0.2, false), "0.30000000000000004");
         assert_eq!(format_float(1e15, false), "1e15");
         assert_eq!(format_float(5.0, false), "5");

@@ -38,14 +38,21 @@ pub(crate) enum Attempt<T> {
     Done(Result<T, EmbedError>),
     /// Worth another try; `after` is the server's own hint (Retry-After,
     /// `estimated_time`), used instead of the backoff when present.
-    Retry { err: EmbedError, after: Option<Duration> },
+    Retry {
+        err: EmbedError,
+        after: Option<Duration>,
+    },
 }
 
 /// Runs `attempt` until it is done, attempts run out, or the next try
 /// could not finish before the deadline. Each attempt is given the time it
 /// may take (the request timeout, clipped to what is left of the deadline)
 /// and is cut off after it with a [`EmbedError::Timeout`].
-pub(crate) async fn with_retries<T, F, Fut>(provider: &'static str, policy: &RetryPolicy, mut attempt: F) -> Result<T, EmbedError>
+pub(crate) async fn with_retries<T, F, Fut>(
+    provider: &'static str,
+    policy: &RetryPolicy,
+    mut attempt: F,
+) -> Result<T, EmbedError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T>>,
@@ -58,7 +65,13 @@ where
         let limit = policy.request_timeout.min(left);
         let outcome = match tokio::time::timeout(limit, attempt()).await {
             Ok(outcome) => outcome,
-            Err(_) => Attempt::Retry { err: EmbedError::Timeout { provider, after: limit }, after: None },
+            Err(_) => Attempt::Retry {
+                err: EmbedError::Timeout {
+                    provider,
+                    after: limit,
+                },
+                after: None,
+            },
         };
         let (err, hint) = match outcome {
             Attempt::Done(result) => return result,
@@ -71,11 +84,18 @@ where
         }
         if attempts >= policy.max_attempts {
             tracing::debug!(provider, attempts, error = %err, "embedding request gave up: attempts exhausted");
-            return Err(EmbedError::RetriesExhausted { last: Box::new(err), attempts });
+            return Err(EmbedError::RetriesExhausted {
+                last: Box::new(err),
+                attempts,
+            });
         }
         if wait >= left {
             tracing::debug!(provider, attempts, error = %err, "embedding request gave up: deadline");
-            return Err(EmbedError::DeadlineExceeded { last: Box::new(err), attempts, deadline: policy.deadline });
+            return Err(EmbedError::DeadlineExceeded {
+                last: Box::new(err),
+                attempts,
+                deadline: policy.deadline,
+            });
         }
         tracing::debug!(provider, attempts, wait_ms = wait.as_millis() as u64, error = %err, "retrying embedding request");
         tokio::time::sleep(wait).await;
@@ -86,7 +106,9 @@ where
 /// of `base * 2^(n-1)`, so concurrent clients spread out but never retry
 /// at once.
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
-    let exp = policy.base_backoff.saturating_mul(1u32 << (attempt - 1).min(16));
+    let exp = policy
+        .base_backoff
+        .saturating_mul(1u32 << (attempt - 1).min(16));
     let cap = exp.min(policy.max_backoff);
     let factor: f64 = rand::rng().random_range(0.5..=1.0);
     cap.mul_f64(factor)
@@ -95,7 +117,11 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
 /// `Retry-After` in seconds (fractions accepted, for tests); HTTP dates are
 /// ignored and leave the backoff in charge.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     let secs: f64 = v.parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
@@ -112,12 +138,17 @@ pub(crate) fn error_message(body: &[u8]) -> Option<String> {
                 let parts: Vec<&str> = items.iter().filter_map(|x| x.as_str()).collect();
                 (!parts.is_empty()).then(|| parts.join("; "))
             }
-            serde_json::Value::Object(m) => m.get("message").and_then(|m| m.as_str()).map(str::to_string),
+            serde_json::Value::Object(m) => m
+                .get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string),
             _ => None,
         }
     };
     let obj = v.as_object()?;
-    ["error", "message", "detail"].iter().find_map(|k| obj.get(*k).and_then(text))
+    ["error", "message", "detail"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(text))
 }
 
 /// `estimated_time` (seconds) of HF's 503 "model is loading" body.
@@ -128,13 +159,32 @@ pub(crate) fn estimated_time(body: &[u8]) -> Option<Duration> {
 }
 
 /// Maps a failed send to a retryable or final error.
-pub(crate) fn send_error<T>(provider: &'static str, e: reqwest::Error, timeout: Duration) -> Attempt<T> {
+pub(crate) fn send_error<T>(
+    provider: &'static str,
+    e: reqwest::Error,
+    timeout: Duration,
+) -> Attempt<T> {
     if e.is_timeout() {
-        Attempt::Retry { err: EmbedError::Timeout { provider, after: timeout }, after: None }
+        Attempt::Retry {
+            err: EmbedError::Timeout {
+                provider,
+                after: timeout,
+            },
+            after: None,
+        }
     } else if e.is_connect() || e.is_request() || e.is_body() {
-        Attempt::Retry { err: EmbedError::Transport { provider, message: error_chain(&e) }, after: None }
+        Attempt::Retry {
+            err: EmbedError::Transport {
+                provider,
+                message: error_chain(&e),
+            },
+            after: None,
+        }
     } else {
-        Attempt::Done(Err(EmbedError::Transport { provider, message: error_chain(&e) }))
+        Attempt::Done(Err(EmbedError::Transport {
+            provider,
+            message: error_chain(&e),
+        }))
     }
 }
 
@@ -182,7 +232,13 @@ mod tests {
         let n = AtomicU32::new(0);
         let r = with_retries("P", &fast(), || async {
             if n.fetch_add(1, Ordering::SeqCst) < 2 {
-                Attempt::Retry { err: EmbedError::Status { provider: "P", status: 503 }, after: None }
+                Attempt::Retry {
+                    err: EmbedError::Status {
+                        provider: "P",
+                        status: 503,
+                    },
+                    after: None,
+                }
             } else {
                 Attempt::Done(Ok(7))
             }
@@ -197,13 +253,25 @@ mod tests {
         let n = AtomicU32::new(0);
         let r: Result<(), _> = with_retries("P", &fast(), || async {
             n.fetch_add(1, Ordering::SeqCst);
-            Attempt::Retry { err: EmbedError::Status { provider: "P", status: 429 }, after: None }
+            Attempt::Retry {
+                err: EmbedError::Status {
+                    provider: "P",
+                    status: 429,
+                },
+                after: None,
+            }
         })
         .await;
         assert_eq!(n.load(Ordering::SeqCst), 4);
         match r {
             Err(EmbedError::RetriesExhausted { last, attempts: 4 }) => {
-                assert_eq!(*last, EmbedError::Status { provider: "P", status: 429 })
+                assert_eq!(
+                    *last,
+                    EmbedError::Status {
+                        provider: "P",
+                        status: 429
+                    }
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -214,10 +282,19 @@ mod tests {
         let n = AtomicU32::new(0);
         let r: Result<(), _> = with_retries("P", &fast(), || async {
             n.fetch_add(1, Ordering::SeqCst);
-            Attempt::Retry { err: EmbedError::Status { provider: "P", status: 503 }, after: Some(Duration::from_secs(30)) }
+            Attempt::Retry {
+                err: EmbedError::Status {
+                    provider: "P",
+                    status: 503,
+                },
+                after: Some(Duration::from_secs(30)),
+            }
         })
         .await;
-        assert!(matches!(r, Err(EmbedError::DeadlineExceeded { attempts: 1, .. })));
+        assert!(matches!(
+            r,
+            Err(EmbedError::DeadlineExceeded { attempts: 1, .. })
+        ));
         assert_eq!(n.load(Ordering::SeqCst), 1);
     }
 
@@ -233,18 +310,37 @@ mod tests {
 
     #[test]
     fn error_bodies() {
-        assert_eq!(error_message(br#"{"error":"Model X is loading","estimated_time":2.5}"#).as_deref(), Some("Model X is loading"));
-        assert_eq!(error_message(br#"{"error":["a","b"]}"#).as_deref(), Some("a; b"));
-        assert_eq!(error_message(br#"{"error":{"message":"bad key","type":"x"}}"#).as_deref(), Some("bad key"));
-        assert_eq!(error_message(br#"{"message":"m","code":1}"#).as_deref(), Some("m"));
+        assert_eq!(
+            error_message(br#"{"error":"Model X is loading","estimated_time":2.5}"#).as_deref(),
+            Some("Model X is loading")
+        );
+        assert_eq!(
+            error_message(br#"{"error":["a","b"]}"#).as_deref(),
+            Some("a; b")
+        );
+        assert_eq!(
+            error_message(br#"{"error":{"message":"bad key","type":"x"}}"#).as_deref(),
+            Some("bad key")
+        );
+        assert_eq!(
+            error_message(br#"{"message":"m","code":1}"#).as_deref(),
+            Some("m")
+        );
         assert_eq!(error_message(b"<html>"), None);
-        assert_eq!(estimated_time(br#"{"error":"x","estimated_time":2.5}"#), Some(Duration::from_millis(2500)));
+        assert_eq!(
+            estimated_time(br#"{"error":"x","estimated_time":2.5}"#),
+            Some(Duration::from_millis(2500))
+        );
         assert_eq!(estimated_time(br#"{"error":"x"}"#), None);
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { base_backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(1000), ..fast() };
+        let p = RetryPolicy {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..fast()
+        };
         for _ in 0..20 {
             let b1 = backoff(&p, 1);
             assert!(b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100));

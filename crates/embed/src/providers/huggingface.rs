@@ -36,19 +36,27 @@ impl HuggingFace {
         settings: RemoteSettings,
     ) -> Result<HuggingFace, EmbedError> {
         if api_key.is_empty() {
-            return Err(EmbedError::MissingKey { provider: PROVIDER, variable: KEY_VARIABLE });
+            return Err(EmbedError::MissingKey {
+                provider: PROVIDER,
+                variable: KEY_VARIABLE,
+            });
         }
         let base = base_url.trim().trim_end_matches('/');
         if base.contains(LEGACY_HOST) {
             return Err(EmbedError::Api {
                 provider: PROVIDER,
-                message: format!("the API base {base} is retired, configure {DEFAULT_BASE_URL} instead"),
+                message: format!(
+                    "the API base {base} is retired, configure {DEFAULT_BASE_URL} instead"
+                ),
             });
         }
         let url = if base.ends_with("/embed") {
             base.to_string()
         } else {
-            format!("{base}/models/{}/pipeline/feature-extraction", super::encode_path(model))
+            format!(
+                "{base}/models/{}/pipeline/feature-extraction",
+                super::encode_path(model)
+            )
         };
         Ok(HuggingFace {
             client,
@@ -84,15 +92,27 @@ impl HuggingFace {
         };
         match status {
             200..=299 => Attempt::Done(parse_vectors(&body, texts.len())),
-            401 => Attempt::Done(Err(EmbedError::Unauthorized { provider: PROVIDER, variable: KEY_VARIABLE })),
+            401 => Attempt::Done(Err(EmbedError::Unauthorized {
+                provider: PROVIDER,
+                variable: KEY_VARIABLE,
+            })),
             404 => Attempt::Done(Err(EmbedError::ModelNotFound(self.model.clone()))),
             _ => {
                 let err = match http::error_message(&body) {
-                    Some(message) => EmbedError::Api { provider: PROVIDER, message },
-                    None => EmbedError::Status { provider: PROVIDER, status },
+                    Some(message) => EmbedError::Api {
+                        provider: PROVIDER,
+                        message,
+                    },
+                    None => EmbedError::Status {
+                        provider: PROVIDER,
+                        status,
+                    },
                 };
                 if crate::error::retryable_status(status) {
-                    Attempt::Retry { err, after: retry_after.or_else(|| http::estimated_time(&body)) }
+                    Attempt::Retry {
+                        err,
+                        after: retry_after.or_else(|| http::estimated_time(&body)),
+                    }
                 } else {
                     Attempt::Done(Err(err))
                 }
@@ -121,7 +141,9 @@ impl Embedder for HuggingFace {
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(self.max_batch()) {
-            out.extend(http::with_retries(PROVIDER, &self.settings.retry, || self.attempt(chunk)).await?);
+            out.extend(
+                http::with_retries(PROVIDER, &self.settings.retry, || self.attempt(chunk)).await?,
+            );
         }
         Ok(out)
     }
@@ -142,29 +164,70 @@ mod tests {
     #[test]
     fn url_and_missing_key() {
         let c = crate::providers::http::client().unwrap();
-        let hf = HuggingFace::new(c.clone(), "https://h/hf-inference/", "BAAI/bge-m3", "k", RemoteSettings::default()).unwrap();
-        assert_eq!(hf.url(), "https://h/hf-inference/models/BAAI/bge-m3/pipeline/feature-extraction");
-        let tei = HuggingFace::new(c.clone(), "http://tei:8080/embed", "BAAI/bge-m3", "k", RemoteSettings::default()).unwrap();
+        let hf = HuggingFace::new(
+            c.clone(),
+            "https://h/hf-inference/",
+            "BAAI/bge-m3",
+            "k",
+            RemoteSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            hf.url(),
+            "https://h/hf-inference/models/BAAI/bge-m3/pipeline/feature-extraction"
+        );
+        let tei = HuggingFace::new(
+            c.clone(),
+            "http://tei:8080/embed",
+            "BAAI/bge-m3",
+            "k",
+            RemoteSettings::default(),
+        )
+        .unwrap();
         assert_eq!(tei.url(), "http://tei:8080/embed");
-        let err = HuggingFace::new(c.clone(), DEFAULT_BASE_URL, "m/x", "", RemoteSettings::default()).err().unwrap();
+        let err = HuggingFace::new(
+            c.clone(),
+            DEFAULT_BASE_URL,
+            "m/x",
+            "",
+            RemoteSettings::default(),
+        )
+        .err()
+        .unwrap();
         assert_eq!(
             err.to_string(),
             "HuggingFace API key is not configured, to configure the API key: SET @@GLOBAL.TIDB_EXP_EMBED_HUGGINGFACE_API_KEY='<API_KEY>'"
         );
-        assert!(HuggingFace::new(c, "https://api-inference.huggingface.co", "m/x", "k", RemoteSettings::default()).is_err());
+        assert!(HuggingFace::new(
+            c,
+            "https://api-inference.huggingface.co",
+            "m/x",
+            "k",
+            RemoteSettings::default()
+        )
+        .is_err());
     }
 
     #[test]
     fn shapes() {
-        assert_eq!(parse_vectors(b"[[1,2],[3,4.5]]", 2).unwrap(), vec![vec![1.0, 2.0], vec![3.0, 4.5]]);
+        assert_eq!(
+            parse_vectors(b"[[1,2],[3,4.5]]", 2).unwrap(),
+            vec![vec![1.0, 2.0], vec![3.0, 4.5]]
+        );
         assert_eq!(parse_vectors(b"[1,2]", 1).unwrap(), vec![vec![1.0, 2.0]]);
         assert_eq!(
             parse_vectors(b"[[1,2]]", 2).unwrap_err().to_string(),
             "response data length 1 does not match input texts length 2"
         );
         let deep = parse_vectors(b"[[[1,2]]]", 1).unwrap_err().to_string();
-        assert!(deep.starts_with("unexpected unmarshal response error: "), "{deep}");
-        assert!(parse_vectors(b"not json", 1).unwrap_err().to_string().starts_with("unexpected unmarshal response error: "));
+        assert!(
+            deep.starts_with("unexpected unmarshal response error: "),
+            "{deep}"
+        );
+        assert!(parse_vectors(b"not json", 1)
+            .unwrap_err()
+            .to_string()
+            .starts_with("unexpected unmarshal response error: "));
         assert!(parse_vectors(b"[[1,2],[3]]", 2).is_err());
         assert!(parse_vectors(b"[[]]", 1).is_err());
     }

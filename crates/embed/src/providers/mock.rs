@@ -25,11 +25,16 @@ impl Mock {
         if model == "json" {
             let plus = match options.and_then(|o| o.get("plus")) {
                 None | Some(serde_json::Value::Null) => 0.0,
-                Some(v) => v.as_f64().ok_or_else(|| EmbedError::Provider(format!("mock: option plus must be a number, got {v}")))?,
+                Some(v) => v.as_f64().ok_or_else(|| {
+                    EmbedError::Provider(format!("mock: option plus must be a number, got {v}"))
+                })?,
             };
             return Ok(Mock::Json { plus });
         }
-        if let Some(dim) = model.strip_prefix("hash-").and_then(|d| d.parse::<usize>().ok()) {
+        if let Some(dim) = model
+            .strip_prefix("hash-")
+            .and_then(|d| d.parse::<usize>().ok())
+        {
             if (1..=MAX_DIM).contains(&dim) {
                 return Ok(Mock::Hash { dim });
             }
@@ -42,8 +47,9 @@ impl Mock {
     fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         match self {
             Mock::Json { plus } => {
-                let v: Vec<f64> = serde_json::from_str(text)
-                    .map_err(|e| EmbedError::Provider(format!("mock: text is not a JSON array of numbers: {e}")))?;
+                let v: Vec<f64> = serde_json::from_str(text).map_err(|e| {
+                    EmbedError::Provider(format!("mock: text is not a JSON array of numbers: {e}"))
+                })?;
                 Ok(v.into_iter().map(|x| (x + plus) as f32).collect())
             }
             Mock::Hash { dim } => Ok(hash_embed(text, *dim)),
@@ -57,7 +63,10 @@ pub fn hash_embed(text: &str, dim: usize) -> Vec<f32> {
     let dim = dim.max(1);
     let mut v = vec![0f32; dim];
     let mut any = false;
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         any = true;
         v[bucket(&word.to_lowercase(), dim)] += 1.0;
     }
@@ -104,7 +113,10 @@ mod tests {
         let mut o = Options::new();
         o.insert("plus".into(), serde_json::json!(0.5));
         let m = Mock::new("json", Some(&o)).unwrap();
-        assert_eq!(m.embed(&["[1, 2.5]".into()]).await.unwrap(), vec![vec![1.5, 3.0]]);
+        assert_eq!(
+            m.embed(&["[1, 2.5]".into()]).await.unwrap(),
+            vec![vec![1.5, 3.0]]
+        );
         assert!(m.embed(&["abc".into()]).await.is_err());
         assert!(Mock::new("json", None).is_ok());
     }
@@ -131,6 +143,9 @@ mod tests {
         // (FNV-1a: hello, world -> bucket 3 of 4; java -> 5, coffee -> 1 of 8).
         assert_eq!(hash_embed("hello world", 4), vec![0.0, 0.0, 0.0, 1.0]);
         let s = 0.5f32.sqrt();
-        assert_eq!(hash_embed("Java coffee", 8), vec![0.0, s, 0.0, 0.0, 0.0, s, 0.0, 0.0]);
+        assert_eq!(
+            hash_embed("Java coffee", 8),
+            vec![0.0, s, 0.0, 0.0, 0.0, s, 0.0, 0.0]
+        );
     }
 }

@@ -24,7 +24,11 @@ pub struct RemoteSettings {
 
 impl Default for RemoteSettings {
     fn default() -> Self {
-        RemoteSettings { batch_size: 32, concurrency: 4, retry: RetryPolicy::default() }
+        RemoteSettings {
+            batch_size: 32,
+            concurrency: 4,
+            retry: RetryPolicy::default(),
+        }
     }
 }
 
@@ -43,19 +47,32 @@ pub(crate) fn encode_path(s: &str) -> String {
 
 /// Checks a decoded batch: one non-empty vector per text, all of one
 /// dimension.
-pub(crate) fn check_shape(provider: &'static str, vectors: &[Vec<f32>], expected: usize) -> Result<(), crate::EmbedError> {
+pub(crate) fn check_shape(
+    provider: &'static str,
+    vectors: &[Vec<f32>],
+    expected: usize,
+) -> Result<(), crate::EmbedError> {
     if vectors.len() != expected {
-        return Err(crate::EmbedError::CountMismatch { got: vectors.len(), expected });
+        return Err(crate::EmbedError::CountMismatch {
+            got: vectors.len(),
+            expected,
+        });
     }
     let dim = vectors.first().map_or(0, Vec::len);
     for v in vectors {
         if v.is_empty() {
-            return Err(crate::EmbedError::Api { provider, message: "response holds an empty embedding".into() });
+            return Err(crate::EmbedError::Api {
+                provider,
+                message: "response holds an empty embedding".into(),
+            });
         }
         if v.len() != dim {
             return Err(crate::EmbedError::Api {
                 provider,
-                message: format!("response holds embeddings of different dimensions ({dim} and {})", v.len()),
+                message: format!(
+                    "response holds embeddings of different dimensions ({dim} and {})",
+                    v.len()
+                ),
             });
         }
     }

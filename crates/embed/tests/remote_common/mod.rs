@@ -34,14 +34,20 @@ pub fn config(stub: &Stub, models: &tempfile::TempDir) -> RegistryConfig {
 /// A stub serving MiniLM at 384 dimensions (and 8 for any other model),
 /// and a registry with HF and OpenAI keys set.
 pub async fn setup(stub_config: StubConfig, tweak: impl FnOnce(&mut RegistryConfig)) -> Setup {
-    let stub = Stub::start(stub_config.model("sentence-transformers/all-MiniLM-L6-v2", 384)).await.unwrap();
+    let stub = Stub::start(stub_config.model("sentence-transformers/all-MiniLM-L6-v2", 384))
+        .await
+        .unwrap();
     let models = tempfile::tempdir().unwrap();
     let mut cfg = config(&stub, &models);
     tweak(&mut cfg);
     let registry = Registry::new(cfg);
     registry.set_variable(HF_KEY_VAR, "hf_test");
     registry.set_variable(OPENAI_KEY_VAR, "sk_test");
-    Setup { stub, registry, models }
+    Setup {
+        stub,
+        registry,
+        models,
+    }
 }
 
 pub fn texts(items: &[&str]) -> Vec<String> {

@@ -88,7 +88,12 @@ fn vector_arith(op: BinaryOp, l: &Value, r: &Value) -> Result<Value> {
         BinaryOp::Plus => tiembed_vector::arith::add(&a, &b)?,
         BinaryOp::Minus => tiembed_vector::arith::sub(&a, &b)?,
         BinaryOp::Multiply => tiembed_vector::arith::mul(&a, &b)?,
-        _ => return Err(Error::other(format!("vector does not support operator {}", op_symbol(op)))),
+        _ => {
+            return Err(Error::other(format!(
+                "vector does not support operator {}",
+                op_symbol(op)
+            )))
+        }
     };
     Ok(Value::vector(out))
 }
@@ -123,7 +128,13 @@ fn check_double(v: f64, op: BinaryOp, l: &Value, r: &Value) -> Result<Value> {
     }
 }
 
-fn int_result(v: Option<i128>, unsigned: bool, op: BinaryOp, l: &Value, r: &Value) -> Result<Value> {
+fn int_result(
+    v: Option<i128>,
+    unsigned: bool,
+    op: BinaryOp,
+    l: &Value,
+    r: &Value,
+) -> Result<Value> {
     if unsigned {
         match v.and_then(|x| u64::try_from(x).ok()) {
             Some(u) => Ok(Value::UInt(u)),
@@ -148,13 +159,18 @@ fn add_sub_mul(op: BinaryOp, a: Num, b: Num, l: &Value, r: &Value) -> Result<Val
         return check_double(v, op, l, r);
     }
     if is_dec(&a) || is_dec(&b) {
-        let (x, y) = (a.to_decimal().unwrap_or_default(), b.to_decimal().unwrap_or_default());
+        let (x, y) = (
+            a.to_decimal().unwrap_or_default(),
+            b.to_decimal().unwrap_or_default(),
+        );
         let v = match op {
             BinaryOp::Plus => x.checked_add(y),
             BinaryOp::Minus => x.checked_sub(y),
             _ => x.checked_mul(y),
         };
-        return v.map(Value::Decimal).ok_or_else(|| out_of_range("DECIMAL", op, l, r));
+        return v
+            .map(Value::Decimal)
+            .ok_or_else(|| out_of_range("DECIMAL", op, l, r));
     }
     let unsigned = is_unsigned(&a) || is_unsigned(&b);
     let (x, y) = (int128(a), int128(b));
@@ -187,7 +203,11 @@ pub(crate) fn quotient_internal_scale(s1: u32, s2: u32, incr: u32) -> u32 {
 pub(crate) fn decimal_divide(x: Decimal, y: Decimal, incr: u32) -> Option<Decimal> {
     let scale = quotient_internal_scale(x.scale(), y.scale(), incr);
     let q = x.checked_div(y)?;
-    Some(if q.scale() > scale { q.round_dp_with_strategy(scale, RoundingStrategy::ToZero) } else { q })
+    Some(if q.scale() > scale {
+        q.round_dp_with_strategy(scale, RoundingStrategy::ToZero)
+    } else {
+        q
+    })
 }
 
 fn divide(a: Num, b: Num, l: &Value, r: &Value, ctx: &dyn EvalContext) -> Result<Value> {
@@ -198,7 +218,10 @@ fn divide(a: Num, b: Num, l: &Value, r: &Value, ctx: &dyn EvalContext) -> Result
         }
         return check_double(x / y, BinaryOp::Divide, l, r);
     }
-    let (x, y) = (a.to_decimal().unwrap_or_default(), b.to_decimal().unwrap_or_default());
+    let (x, y) = (
+        a.to_decimal().unwrap_or_default(),
+        b.to_decimal().unwrap_or_default(),
+    );
     if y.is_zero() {
         return Ok(division_by_zero(ctx));
     }
@@ -226,13 +249,26 @@ fn int_divide(a: Num, b: Num, l: &Value, r: &Value, ctx: &dyn EvalContext) -> Re
                 return Ok(division_by_zero(ctx));
             }
             let q = (x / y).trunc();
-            return int_result(if q.is_finite() && q.abs() < 1e38 { Some(q as i128) } else { None }, unsigned, op, l, r);
+            return int_result(
+                if q.is_finite() && q.abs() < 1e38 {
+                    Some(q as i128)
+                } else {
+                    None
+                },
+                unsigned,
+                op,
+                l,
+                r,
+            );
         }
     };
     if y.is_zero() {
         return Ok(division_by_zero(ctx));
     }
-    let q = x.checked_div(y).map(|q| q.trunc()).and_then(|q| q.to_i128());
+    let q = x
+        .checked_div(y)
+        .map(|q| q.trunc())
+        .and_then(|q| q.to_i128());
     int_result(q, unsigned, op, l, r)
 }
 
@@ -246,11 +282,17 @@ fn modulo(a: Num, b: Num, l: &Value, r: &Value, ctx: &dyn EvalContext) -> Result
         return check_double(x % y, op, l, r);
     }
     if is_dec(&a) || is_dec(&b) {
-        let (x, y) = (a.to_decimal().unwrap_or_default(), b.to_decimal().unwrap_or_default());
+        let (x, y) = (
+            a.to_decimal().unwrap_or_default(),
+            b.to_decimal().unwrap_or_default(),
+        );
         if y.is_zero() {
             return Ok(division_by_zero(ctx));
         }
-        return x.checked_rem(y).map(Value::Decimal).ok_or_else(|| out_of_range("DECIMAL", op, l, r));
+        return x
+            .checked_rem(y)
+            .map(Value::Decimal)
+            .ok_or_else(|| out_of_range("DECIMAL", op, l, r));
     }
     let (x, y) = (int128(a), int128(b));
     if y == 0 {
@@ -262,7 +304,10 @@ fn modulo(a: Num, b: Num, l: &Value, r: &Value, ctx: &dyn EvalContext) -> Result
 
 /// Unary minus.
 pub(crate) fn negate(v: &Value) -> Result<Value> {
-    let range = |kind: &str| Error::ArithmeticOutOfRange { kind: kind.into(), expr: format!("-({})", sql_text(v)) };
+    let range = |kind: &str| Error::ArithmeticOutOfRange {
+        kind: kind.into(),
+        expr: format!("-({})", sql_text(v)),
+    };
     Ok(match v {
         Value::Null => Value::Null,
         Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| range("BIGINT"))?),

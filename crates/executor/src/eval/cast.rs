@@ -8,8 +8,8 @@
 //! Vectors and numbers never convert into each other (TiDB refuses).
 
 use super::convert::{
-    date_number, f64_to_i64_round, round_fsp, str_to_int_prefix, to_datetime, to_decimal, to_f64, to_json,
-    to_num, to_text, to_time, to_vector, Num,
+    date_number, f64_to_i64_round, round_fsp, str_to_int_prefix, to_datetime, to_decimal, to_f64,
+    to_json, to_num, to_text, to_time, to_vector, Num,
 };
 use super::output::round_to_scale;
 use super::EvalContext;
@@ -40,14 +40,24 @@ pub fn cast_value(v: &Value, to: &CastTarget, ctx: &dyn EvalContext) -> Result<V
     if v.is_null() {
         return Ok(Value::Null);
     }
-    if matches!(v, Value::Vector(_)) && !matches!(to, CastTarget::Char(_) | CastTarget::Binary(_) | CastTarget::Vector(_)) {
-        return Err(Error::other(format!("cannot cast from vector to {}", target_name(to))));
+    if matches!(v, Value::Vector(_))
+        && !matches!(
+            to,
+            CastTarget::Char(_) | CastTarget::Binary(_) | CastTarget::Vector(_)
+        )
+    {
+        return Err(Error::other(format!(
+            "cannot cast from vector to {}",
+            target_name(to)
+        )));
     }
     Ok(match to {
         CastTarget::Char(n) => {
             let text = to_text(v).unwrap_or_default();
             match n {
-                Some(n) if text.chars().count() > *n as usize => Value::Str(text.chars().take(*n as usize).collect()),
+                Some(n) if text.chars().count() > *n as usize => {
+                    Value::Str(text.chars().take(*n as usize).collect())
+                }
                 _ => Value::Str(text.into_owned()),
             }
         }
@@ -66,7 +76,9 @@ pub fn cast_value(v: &Value, to: &CastTarget, ctx: &dyn EvalContext) -> Result<V
             None => Value::Null,
         },
         CastTarget::Double => to_f64(v)?.map(Value::Double).unwrap_or(Value::Null),
-        CastTarget::Float => to_f64(v)?.map(|f| Value::Float(f as f32)).unwrap_or(Value::Null),
+        CastTarget::Float => to_f64(v)?
+            .map(|f| Value::Float(f as f32))
+            .unwrap_or(Value::Null),
         CastTarget::Date => match to_datetime(v) {
             Some((dt, _)) => Value::Date(dt.date()),
             None => bad_datetime(v, "datetime", ctx),
@@ -114,7 +126,10 @@ fn json_error_text(e: &serde_json::Error) -> String {
     // serde's "... at line 1 column 5" -> MySQL-like "... at position 4."
     match msg.rsplit_once(" at line ") {
         Some((head, pos)) => {
-            let col = pos.rsplit_once(" column ").and_then(|(_, c)| c.parse::<usize>().ok()).unwrap_or(1);
+            let col = pos
+                .rsplit_once(" column ")
+                .and_then(|(_, c)| c.parse::<usize>().ok())
+                .unwrap_or(1);
             format!("{head} at position {}.", col.saturating_sub(1))
         }
         None => msg,
@@ -127,14 +142,21 @@ fn to_signed(v: &Value) -> Result<i64> {
         Value::Bytes(b) => clamp_i64(str_to_int_prefix(&String::from_utf8_lossy(b))),
         Value::UInt(u) => *u as i64,
         Value::Date(d) => date_number(d),
-        Value::DateTime(dt) => date_number(&dt.date()) * 1_000_000 + i64::from(dt.format("%H%M%S").to_string().parse::<u32>().unwrap_or(0)),
+        Value::DateTime(dt) => {
+            date_number(&dt.date()) * 1_000_000
+                + i64::from(dt.format("%H%M%S").to_string().parse::<u32>().unwrap_or(0))
+        }
         other => match to_num(other)? {
             Some(Num::Int(i)) => i,
             Some(Num::UInt(u)) => u as i64,
             Some(Num::Dec(d)) => d
                 .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
                 .to_i64()
-                .unwrap_or(if d.is_sign_negative() { i64::MIN } else { i64::MAX }),
+                .unwrap_or(if d.is_sign_negative() {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }),
             Some(Num::Float(f)) => f64_to_i64_round(f),
             None => 0,
         },
@@ -217,20 +239,55 @@ mod tests {
 
     #[test]
     fn to_integers() {
-        assert_eq!(cast(s("12.7abc"), CastTarget::Signed).unwrap(), Value::Int(12));
+        assert_eq!(
+            cast(s("12.7abc"), CastTarget::Signed).unwrap(),
+            Value::Int(12)
+        );
         assert_eq!(cast(s("abc"), CastTarget::Signed).unwrap(), Value::Int(0));
-        assert_eq!(cast(s("-5"), CastTarget::Unsigned).unwrap(), Value::UInt(u64::MAX - 4));
-        assert_eq!(cast(Value::Int(-1), CastTarget::Unsigned).unwrap(), Value::UInt(u64::MAX));
-        assert_eq!(cast(Value::Decimal(Decimal::from_str("2.5").unwrap()), CastTarget::Signed).unwrap(), Value::Int(3));
-        assert_eq!(cast(Value::Decimal(Decimal::from_str("-2.5").unwrap()), CastTarget::Signed).unwrap(), Value::Int(-3));
-        assert_eq!(cast(Value::Double(2.5), CastTarget::Signed).unwrap(), Value::Int(3));
-        assert_eq!(cast(s("99999999999999999999"), CastTarget::Signed).unwrap(), Value::Int(i64::MAX));
-        assert_eq!(cast(Value::UInt(u64::MAX), CastTarget::Signed).unwrap(), Value::Int(-1));
+        assert_eq!(
+            cast(s("-5"), CastTarget::Unsigned).unwrap(),
+            Value::UInt(u64::MAX - 4)
+        );
+        assert_eq!(
+            cast(Value::Int(-1), CastTarget::Unsigned).unwrap(),
+            Value::UInt(u64::MAX)
+        );
+        assert_eq!(
+            cast(
+                Value::Decimal(Decimal::from_str("2.5").unwrap()),
+                CastTarget::Signed
+            )
+            .unwrap(),
+            Value::Int(3)
+        );
+        assert_eq!(
+            cast(
+                Value::Decimal(Decimal::from_str("-2.5").unwrap()),
+                CastTarget::Signed
+            )
+            .unwrap(),
+            Value::Int(-3)
+        );
+        assert_eq!(
+            cast(Value::Double(2.5), CastTarget::Signed).unwrap(),
+            Value::Int(3)
+        );
+        assert_eq!(
+            cast(s("99999999999999999999"), CastTarget::Signed).unwrap(),
+            Value::Int(i64::MAX)
+        );
+        assert_eq!(
+            cast(Value::UInt(u64::MAX), CastTarget::Signed).unwrap(),
+            Value::Int(-1)
+        );
     }
 
     #[test]
     fn to_decimal_rounds_and_clamps() {
-        let dec = |p, s| CastTarget::Decimal { precision: p, scale: s };
+        let dec = |p, s| CastTarget::Decimal {
+            precision: p,
+            scale: s,
+        };
         assert_eq!(text(cast(s("3.14159"), dec(5, 2))), "3.14");
         assert_eq!(text(cast(s("2.345"), dec(5, 2))), "2.35");
         assert_eq!(text(cast(Value::Int(7), dec(5, 2))), "7.00");
@@ -243,27 +300,66 @@ mod tests {
     #[test]
     fn to_char_and_binary() {
         assert_eq!(text(cast(s("hello"), CastTarget::Char(Some(3)))), "hel");
-        assert_eq!(text(cast(Value::Double(1.5), CastTarget::Char(None))), "1.5");
-        assert_eq!(text(cast(Value::vector(vec![1.0, 2.5]), CastTarget::Char(None))), "[1,2.5]");
-        assert_eq!(cast(s("ab"), CastTarget::Binary(Some(4))).unwrap(), Value::Bytes(vec![b'a', b'b', 0, 0]));
+        assert_eq!(
+            text(cast(Value::Double(1.5), CastTarget::Char(None))),
+            "1.5"
+        );
+        assert_eq!(
+            text(cast(Value::vector(vec![1.0, 2.5]), CastTarget::Char(None))),
+            "[1,2.5]"
+        );
+        assert_eq!(
+            cast(s("ab"), CastTarget::Binary(Some(4))).unwrap(),
+            Value::Bytes(vec![b'a', b'b', 0, 0])
+        );
     }
 
     #[test]
     fn to_dates() {
-        assert_eq!(text(cast(s("2024-01-31 10:11:12"), CastTarget::Date)), "2024-01-31");
-        assert_eq!(text(cast(s("2024-01-31"), CastTarget::DateTime { fsp: 0 })), "2024-01-31 00:00:00");
-        assert_eq!(text(cast(s("2024-01-31 10:11:12.123456"), CastTarget::DateTime { fsp: 3 })), "2024-01-31 10:11:12.123000");
-        assert_eq!(text(cast(s("2024-01-31 10:11:12.9999"), CastTarget::DateTime { fsp: 0 })), "2024-01-31 10:11:13");
+        assert_eq!(
+            text(cast(s("2024-01-31 10:11:12"), CastTarget::Date)),
+            "2024-01-31"
+        );
+        assert_eq!(
+            text(cast(s("2024-01-31"), CastTarget::DateTime { fsp: 0 })),
+            "2024-01-31 00:00:00"
+        );
+        assert_eq!(
+            text(cast(
+                s("2024-01-31 10:11:12.123456"),
+                CastTarget::DateTime { fsp: 3 }
+            )),
+            "2024-01-31 10:11:12.123000"
+        );
+        assert_eq!(
+            text(cast(
+                s("2024-01-31 10:11:12.9999"),
+                CastTarget::DateTime { fsp: 0 }
+            )),
+            "2024-01-31 10:11:13"
+        );
         assert_eq!(text(cast(s("10:11:12"), CastTarget::Time)), "10:11:12");
         let ctx = TestCtx::default();
-        assert_eq!(cast_value(&s("not a date"), &CastTarget::Date, &ctx).unwrap(), Value::Null);
-        assert_eq!(ctx.warnings.borrow()[0], (1292, "Incorrect datetime value: 'not a date'".to_string()));
-        assert_eq!(text(cast(Value::Int(20240131), CastTarget::Date)), "2024-01-31");
+        assert_eq!(
+            cast_value(&s("not a date"), &CastTarget::Date, &ctx).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            ctx.warnings.borrow()[0],
+            (1292, "Incorrect datetime value: 'not a date'".to_string())
+        );
+        assert_eq!(
+            text(cast(Value::Int(20240131), CastTarget::Date)),
+            "2024-01-31"
+        );
     }
 
     #[test]
     fn to_json() {
-        assert_eq!(text(cast(s(r#"{"b": 1, "a": [true, null]}"#), CastTarget::Json)), r#"{"a": [true, null], "b": 1}"#);
+        assert_eq!(
+            text(cast(s(r#"{"b": 1, "a": [true, null]}"#), CastTarget::Json)),
+            r#"{"a": [true, null], "b": 1}"#
+        );
         assert_eq!(text(cast(Value::Int(5), CastTarget::Json)), "5");
         assert_eq!(text(cast(s("\"x\""), CastTarget::Json)), "\"x\"");
         let err = cast(s("{bad"), CastTarget::Json).unwrap_err();
@@ -273,13 +369,26 @@ mod tests {
 
     #[test]
     fn to_and_from_vectors() {
-        assert_eq!(text(cast(s("[1, 2.5e0, -3]"), CastTarget::Vector(None))), "[1,2.5,-3]");
-        assert_eq!(text(cast(s("[1,2,3]"), CastTarget::Vector(Some(3)))), "[1,2,3]");
         assert_eq!(
-            cast(s("[0.3, 0.5]"), CastTarget::Vector(Some(3))).unwrap_err().to_string(),
+            text(cast(s("[1, 2.5e0, -3]"), CastTarget::Vector(None))),
+            "[1,2.5,-3]"
+        );
+        assert_eq!(
+            text(cast(s("[1,2,3]"), CastTarget::Vector(Some(3)))),
+            "[1,2,3]"
+        );
+        assert_eq!(
+            cast(s("[0.3, 0.5]"), CastTarget::Vector(Some(3)))
+                .unwrap_err()
+                .to_string(),
             "vector has 2 dimensions, does not fit VECTOR(3)"
         );
-        assert_eq!(cast(s("[5, ]"), CastTarget::Vector(None)).unwrap_err().to_string(), "Invalid vector text: [5, ]");
+        assert_eq!(
+            cast(s("[5, ]"), CastTarget::Vector(None))
+                .unwrap_err()
+                .to_string(),
+            "Invalid vector text: [5, ]"
+        );
         assert!(cast(Value::Int(1), CastTarget::Vector(None)).is_err());
         assert!(cast(Value::vector(vec![1.0]), CastTarget::Signed).is_err());
         assert!(cast(Value::vector(vec![1.0]), CastTarget::Double).is_err());

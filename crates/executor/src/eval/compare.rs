@@ -40,7 +40,10 @@ pub fn compare_values(a: &Value, b: &Value, collation: Collation) -> Result<Opti
         (Vector(x), Str(_) | Bytes(_)) => compare_vector_with(x, b)?,
         (Str(_) | Bytes(_), Vector(y)) => compare_vector_with(y, a)?.reverse(),
         (Vector(_), other) | (other, Vector(_)) => {
-            return Err(Error::other(format!("cannot compare vector with {}", kind_name(other))))
+            return Err(Error::other(format!(
+                "cannot compare vector with {}",
+                kind_name(other)
+            )))
         }
         (Json(x), Json(y)) => json_cmp(x, y),
         (Json(x), other) => match to_json(other) {
@@ -55,7 +58,11 @@ pub fn compare_values(a: &Value, b: &Value, collation: Collation) -> Result<Opti
         | (Str(_) | Bytes(_), Date(_) | DateTime(_)) => match (to_datetime(a), to_datetime(b)) {
             (Some((x, _)), Some((y, _))) => x.cmp(&y),
             // A string that is no date: MySQL warns and compares the texts.
-            _ => compare_str(&a.to_text().unwrap_or_default(), &b.to_text().unwrap_or_default(), collation),
+            _ => compare_str(
+                &a.to_text().unwrap_or_default(),
+                &b.to_text().unwrap_or_default(),
+                collation,
+            ),
         },
         _ => match (to_num(a)?, to_num(b)?) {
             (Some(x), Some(y)) => return Ok(compare_nums(x, y)),
@@ -128,7 +135,10 @@ pub fn compare_for_sort(a: &Value, b: &Value, collation: Collation) -> Ordering 
     match compare_values(a, b, collation) {
         Ok(Some(o)) => o,
         _ => kind_rank(a).cmp(&kind_rank(b)).then_with(|| {
-            let (x, y) = (a.to_text().unwrap_or_default(), b.to_text().unwrap_or_default());
+            let (x, y) = (
+                a.to_text().unwrap_or_default(),
+                b.to_text().unwrap_or_default(),
+            );
             x.cmp(&y)
         }),
     }
@@ -137,7 +147,9 @@ pub fn compare_for_sort(a: &Value, b: &Value, collation: Collation) -> Ordering 
 fn kind_rank(v: &Value) -> u8 {
     match v {
         Value::Null => 0,
-        Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) | Value::Decimal(_) => 1,
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) | Value::Decimal(_) => {
+            1
+        }
         Value::Date(_) | Value::DateTime(_) => 2,
         Value::Str(_) | Value::Bytes(_) => 3,
         Value::Json(_) => 4,
@@ -155,7 +167,9 @@ pub fn compare_str(a: &str, b: &str, collation: Collation) -> Ordering {
     match collation {
         Collation::Binary => a.as_bytes().cmp(b.as_bytes()),
         Collation::Utf8mb4Bin => trim_pad(a).as_bytes().cmp(trim_pad(b).as_bytes()),
-        Collation::Utf8mb4GeneralCi | Collation::Utf8mb4UnicodeCi => ci_cmp(trim_pad(a), trim_pad(b)),
+        Collation::Utf8mb4GeneralCi | Collation::Utf8mb4UnicodeCi => {
+            ci_cmp(trim_pad(a), trim_pad(b))
+        }
         Collation::Utf8mb40900AiCi => ci_cmp(a, b),
     }
 }
@@ -208,7 +222,9 @@ pub fn collation_key(s: &str, collation: Collation) -> Cow<'_, str> {
     match collation {
         Collation::Binary => Cow::Borrowed(s),
         Collation::Utf8mb4Bin => Cow::Borrowed(trim_pad(s)),
-        Collation::Utf8mb4GeneralCi | Collation::Utf8mb4UnicodeCi => Cow::Owned(trim_pad(s).chars().map(fold_char).collect()),
+        Collation::Utf8mb4GeneralCi | Collation::Utf8mb4UnicodeCi => {
+            Cow::Owned(trim_pad(s).chars().map(fold_char).collect())
+        }
         Collation::Utf8mb40900AiCi => Cow::Owned(s.chars().map(fold_char).collect()),
     }
 }
@@ -299,7 +315,11 @@ pub fn group_key(v: &Value, collation: Collation) -> GroupKey {
         Value::Date(d) => GroupKey::Time(d.and_hms_opt(0, 0, 0).unwrap_or_default()),
         Value::DateTime(dt) => GroupKey::Time(*dt),
         Value::Json(j) => GroupKey::Json(tiembed_types::json_to_text(j)),
-        Value::Vector(v) => GroupKey::Vector(v.iter().map(|x| if *x == 0.0 { 0 } else { x.to_bits() }).collect()),
+        Value::Vector(v) => GroupKey::Vector(
+            v.iter()
+                .map(|x| if *x == 0.0 { 0 } else { x.to_bits() })
+                .collect(),
+        ),
     }
 }
 
@@ -335,7 +355,9 @@ pub fn values_equal_for_grouping(a: &Value, b: &Value, collation: Collation) -> 
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => compare_str(x, y, collation) == Ordering::Equal,
         (Value::Decimal(x), Value::Decimal(y)) => x == y,
-        (Value::Vector(x), Value::Vector(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| p == q),
+        (Value::Vector(x), Value::Vector(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| p == q)
+        }
         _ => group_key(a, collation) == group_key(b, collation),
     }
 }
@@ -358,10 +380,19 @@ mod tests {
 
     #[test]
     fn numbers_compare_exactly() {
-        assert_eq!(cmp(&Value::Int(-1), &Value::UInt(u64::MAX)), Some(Ordering::Less));
-        assert_eq!(cmp(&Value::UInt(u64::MAX), &Value::Int(i64::MAX)), Some(Ordering::Greater));
+        assert_eq!(
+            cmp(&Value::Int(-1), &Value::UInt(u64::MAX)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            cmp(&Value::UInt(u64::MAX), &Value::Int(i64::MAX)),
+            Some(Ordering::Greater)
+        );
         // int vs decimal is exact: 9007199254740993 would be lost as a double.
-        assert_eq!(cmp(&Value::Int(9007199254740993), &dec("9007199254740992.5")), Some(Ordering::Greater));
+        assert_eq!(
+            cmp(&Value::Int(9007199254740993), &dec("9007199254740992.5")),
+            Some(Ordering::Greater)
+        );
         assert_eq!(cmp(&Value::Int(1), &dec("1.000")), Some(Ordering::Equal));
         assert_eq!(cmp(&dec("0.1"), &Value::Double(0.1)), Some(Ordering::Equal));
         assert_eq!(cmp(&Value::Null, &Value::Int(1)), None);
@@ -383,9 +414,15 @@ mod tests {
         assert_eq!(compare_str("a", "A", bin), Ordering::Greater);
         assert_eq!(compare_str("a", "A", ci), Ordering::Equal);
         assert_eq!(compare_str("abc ", "abc", bin), Ordering::Equal);
-        assert_eq!(compare_str("abc ", "abc", Collation::Binary), Ordering::Greater);
+        assert_eq!(
+            compare_str("abc ", "abc", Collation::Binary),
+            Ordering::Greater
+        );
         assert_eq!(compare_str("abc  ", "ABC", ci), Ordering::Equal);
-        assert_eq!(compare_str("abc ", "abc", Collation::Utf8mb40900AiCi), Ordering::Greater);
+        assert_eq!(
+            compare_str("abc ", "abc", Collation::Utf8mb40900AiCi),
+            Ordering::Greater
+        );
         assert_eq!(compare_str("Café", "cafe", ci), Ordering::Equal);
         assert_eq!(compare_str("b", "A", ci), Ordering::Greater);
         assert_eq!(compare_str("b", "A", bin), Ordering::Greater);
@@ -404,7 +441,10 @@ mod tests {
     #[test]
     fn vectors_elementwise_then_length() {
         let v = |x: &[f32]| Value::vector(x.to_vec());
-        assert_eq!(cmp(&v(&[1.0, 2.0, 3.0]), &v(&[1.0, 2.0, 3.0, 0.0])), Some(Ordering::Less));
+        assert_eq!(
+            cmp(&v(&[1.0, 2.0, 3.0]), &v(&[1.0, 2.0, 3.0, 0.0])),
+            Some(Ordering::Less)
+        );
         assert_eq!(cmp(&v(&[]), &v(&[1.0])), Some(Ordering::Less));
         assert_eq!(cmp(&v(&[2.0]), &v(&[1.0, 5.0])), Some(Ordering::Greater));
         assert_eq!(cmp(&v(&[1.0, 2.0]), &s("[1, 2]")), Some(Ordering::Equal));
@@ -429,19 +469,38 @@ mod tests {
     fn sort_order_puts_null_first() {
         let mut vals = vec![Value::Int(3), Value::Null, dec("1.5"), Value::Double(-2.0)];
         vals.sort_by(|a, b| compare_for_sort(a, b, Collation::Utf8mb4Bin));
-        assert_eq!(vals, vec![Value::Null, Value::Double(-2.0), dec("1.5"), Value::Int(3)]);
+        assert_eq!(
+            vals,
+            vec![Value::Null, Value::Double(-2.0), dec("1.5"), Value::Int(3)]
+        );
         // incomparable kinds still order deterministically
-        assert_eq!(compare_for_sort(&Value::Int(1), &Value::vector(vec![1.0]), Collation::Utf8mb4Bin), Ordering::Less);
+        assert_eq!(
+            compare_for_sort(
+                &Value::Int(1),
+                &Value::vector(vec![1.0]),
+                Collation::Utf8mb4Bin
+            ),
+            Ordering::Less
+        );
     }
 
     #[test]
     fn grouping_keys() {
         let ci = Collation::Utf8mb4GeneralCi;
         assert_eq!(group_key(&Value::Int(1), ci), group_key(&dec("1.00"), ci));
-        assert_eq!(group_key(&Value::Double(1.0), ci), group_key(&Value::UInt(1), ci));
-        assert_eq!(group_key(&Value::Double(0.5), ci), group_key(&dec("0.50"), ci));
+        assert_eq!(
+            group_key(&Value::Double(1.0), ci),
+            group_key(&Value::UInt(1), ci)
+        );
+        assert_eq!(
+            group_key(&Value::Double(0.5), ci),
+            group_key(&dec("0.50"), ci)
+        );
         assert_eq!(group_key(&s("Abc "), ci), group_key(&s("aBC"), ci));
-        assert_ne!(group_key(&s("Abc"), Collation::Utf8mb4Bin), group_key(&s("abc"), Collation::Utf8mb4Bin));
+        assert_ne!(
+            group_key(&s("Abc"), Collation::Utf8mb4Bin),
+            group_key(&s("abc"), Collation::Utf8mb4Bin)
+        );
         assert_ne!(group_key(&Value::Null, ci), group_key(&Value::Int(0), ci));
         assert!(values_equal_for_grouping(&Value::Null, &Value::Null, ci));
         assert!(!values_equal_for_grouping(&Value::Null, &Value::Int(0), ci));
@@ -453,10 +512,25 @@ mod tests {
     #[test]
     fn null_safe_and_operators() {
         let b = Collation::Utf8mb4Bin;
-        assert_eq!(apply_cmp(CmpOp::NullSafeEq, &Value::Null, &Value::Null, b).unwrap(), Some(true));
-        assert_eq!(apply_cmp(CmpOp::NullSafeEq, &Value::Null, &Value::Int(1), b).unwrap(), Some(false));
-        assert_eq!(apply_cmp(CmpOp::Eq, &Value::Null, &Value::Int(1), b).unwrap(), None);
-        assert_eq!(apply_cmp(CmpOp::LtEq, &Value::Int(1), &Value::Int(1), b).unwrap(), Some(true));
-        assert_eq!(apply_cmp(CmpOp::NotEq, &Value::Int(1), &Value::Int(2), b).unwrap(), Some(true));
+        assert_eq!(
+            apply_cmp(CmpOp::NullSafeEq, &Value::Null, &Value::Null, b).unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            apply_cmp(CmpOp::NullSafeEq, &Value::Null, &Value::Int(1), b).unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            apply_cmp(CmpOp::Eq, &Value::Null, &Value::Int(1), b).unwrap(),
+            None
+        );
+        assert_eq!(
+            apply_cmp(CmpOp::LtEq, &Value::Int(1), &Value::Int(1), b).unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            apply_cmp(CmpOp::NotEq, &Value::Int(1), &Value::Int(2), b).unwrap(),
+            Some(true)
+        );
     }
 }

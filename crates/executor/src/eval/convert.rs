@@ -262,7 +262,9 @@ pub fn f64_to_decimal(f: f64) -> Option<Decimal> {
         return None;
     }
     let text = format!("{f}");
-    Decimal::from_str(&text).ok().or_else(|| Decimal::from_f64(f))
+    Decimal::from_str(&text)
+        .ok()
+        .or_else(|| Decimal::from_f64(f))
 }
 
 /// `20240131` for 2024-01-31.
@@ -281,7 +283,10 @@ fn datetime_number(dt: &NaiveDateTime) -> Num {
     if micros == 0 {
         Num::Int(whole)
     } else {
-        Num::Dec(Decimal::from_i128_with_scale(i128::from(whole) * 1_000_000 + i128::from(micros), 6))
+        Num::Dec(Decimal::from_i128_with_scale(
+            i128::from(whole) * 1_000_000 + i128::from(micros),
+            6,
+        ))
     }
 }
 
@@ -316,7 +321,11 @@ pub fn to_i64(v: &Value) -> Result<Option<i64>> {
         Some(Num::Dec(d)) => Some(
             d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
                 .to_i64()
-                .unwrap_or(if d.is_sign_negative() { i64::MIN } else { i64::MAX }),
+                .unwrap_or(if d.is_sign_negative() {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }),
         ),
         Some(Num::Float(f)) => Some(f64_to_i64_round(f)),
     })
@@ -457,7 +466,12 @@ fn parse_compact(s: &str) -> Option<(NaiveDateTime, bool)> {
         }
         None => 0,
     };
-    let time = NaiveTime::from_hms_nano_opt(num(t..t + 2)?, num(t + 2..t + 4)?, num(t + 4..t + 6)?, nanos)?;
+    let time = NaiveTime::from_hms_nano_opt(
+        num(t..t + 2)?,
+        num(t + 2..t + 4)?,
+        num(t + 4..t + 6)?,
+        nanos,
+    )?;
     Some((date.and_time(time), false))
 }
 
@@ -545,8 +559,13 @@ pub fn to_vector(v: &Value) -> Result<Option<Cow<'_, [f32]>>> {
         Value::Null => Ok(None),
         Value::Vector(x) => Ok(Some(Cow::Borrowed(&x[..]))),
         Value::Str(s) => Ok(Some(Cow::Owned(tiembed_vector::parse_vector(s)?))),
-        Value::Bytes(b) => Ok(Some(Cow::Owned(tiembed_vector::parse_vector(&String::from_utf8_lossy(b))?))),
-        other => Err(Error::other(format!("cannot cast from {} to vector", kind_name(other)))),
+        Value::Bytes(b) => Ok(Some(Cow::Owned(tiembed_vector::parse_vector(
+            &String::from_utf8_lossy(b),
+        )?))),
+        other => Err(Error::other(format!(
+            "cannot cast from {} to vector",
+            kind_name(other)
+        ))),
     }
 }
 
@@ -574,7 +593,9 @@ pub fn to_json(v: &Value) -> Option<serde_json::Value> {
 }
 
 fn float_json(f: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+    serde_json::Number::from_f64(f)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// JSON has no DECIMAL here: integral decimals become integers, others doubles.
@@ -624,13 +645,28 @@ mod tests {
         let (dt, date_only) = parse_datetime("2024-1-5 7:08:09.5").unwrap();
         assert!(!date_only);
         assert_eq!(dt.to_string(), "2024-01-05 07:08:09.500");
-        assert_eq!(parse_datetime("20240131").unwrap().0.to_string(), "2024-01-31 00:00:00");
-        assert_eq!(parse_datetime("20240131101112").unwrap().0.to_string(), "2024-01-31 10:11:12");
-        assert_eq!(parse_datetime("99-12-31").unwrap().0.to_string(), "1999-12-31 00:00:00");
-        assert_eq!(parse_datetime("2024-01-31T10:11:12").unwrap().0.to_string(), "2024-01-31 10:11:12");
+        assert_eq!(
+            parse_datetime("20240131").unwrap().0.to_string(),
+            "2024-01-31 00:00:00"
+        );
+        assert_eq!(
+            parse_datetime("20240131101112").unwrap().0.to_string(),
+            "2024-01-31 10:11:12"
+        );
+        assert_eq!(
+            parse_datetime("99-12-31").unwrap().0.to_string(),
+            "1999-12-31 00:00:00"
+        );
+        assert_eq!(
+            parse_datetime("2024-01-31T10:11:12").unwrap().0.to_string(),
+            "2024-01-31 10:11:12"
+        );
         assert!(parse_datetime("2024-02-30").is_none());
         assert!(parse_datetime("abc").is_none());
         assert!(parse_datetime("").is_none());
-        assert_eq!(to_time(&Value::Str("10:30:05".into())).unwrap().to_string(), "10:30:05");
+        assert_eq!(
+            to_time(&Value::Str("10:30:05".into())).unwrap().to_string(),
+            "10:30:05"
+        );
     }
 }

@@ -113,7 +113,10 @@ impl JsonPath {
                         Some('"') => legs.push(Leg::Key(quoted_key(&mut c)?)),
                         _ => {
                             let start = c.pos;
-                            while c.peek().is_some_and(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$') {
+                            while c
+                                .peek()
+                                .is_some_and(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$')
+                            {
                                 c.bump();
                             }
                             let key = &text[start..c.pos];
@@ -161,7 +164,12 @@ impl JsonPath {
 
     /// Whether the path may select more than one value.
     pub fn has_wildcard(&self) -> bool {
-        self.legs.iter().any(|l| matches!(l, Leg::AnyKey | Leg::AnyIndex | Leg::Range(..) | Leg::DoubleStar))
+        self.legs.iter().any(|l| {
+            matches!(
+                l,
+                Leg::AnyKey | Leg::AnyIndex | Leg::Range(..) | Leg::DoubleStar
+            )
+        })
     }
 
     /// Every value the path selects, in document order.
@@ -336,7 +344,12 @@ mod tests {
         serde_json::from_str(s).unwrap()
     }
     fn find(d: &J, p: &str) -> Vec<String> {
-        JsonPath::parse(p).unwrap().find(d).into_iter().map(|v| v.to_string()).collect()
+        JsonPath::parse(p)
+            .unwrap()
+            .find(d)
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect()
     }
 
     #[test]
@@ -359,7 +372,15 @@ mod tests {
 
     #[test]
     fn bad_paths_report_positions() {
-        for (p, pos) in [("$.", 2), ("a", 0), ("$[", 2), ("$.a[x]", 4), ("$**", 3), ("$.1a", 2), ("$***", 1)] {
+        for (p, pos) in [
+            ("$.", 2),
+            ("a", 0),
+            ("$[", 2),
+            ("$.a[x]", 4),
+            ("$**", 3),
+            ("$.1a", 2),
+            ("$***", 1),
+        ] {
             match JsonPath::parse(p) {
                 Err(Error::InvalidJsonPath(n)) => assert_eq!(n, pos, "{p}"),
                 other => panic!("{p}: {other:?}"),

@@ -13,11 +13,21 @@ enum Tok {
 }
 
 /// `v LIKE p ESCAPE e`; NULL when either side is NULL.
-pub(crate) fn like(v: &Value, p: &Value, escape: char, collation: Collation) -> Result<Option<bool>> {
+pub(crate) fn like(
+    v: &Value,
+    p: &Value,
+    escape: char,
+    collation: Collation,
+) -> Result<Option<bool>> {
     let (Some(text), Some(pat)) = (to_text(v), to_text(p)) else {
         return Ok(None);
     };
-    Ok(Some(like_match(&text, &pat, escape, collation.is_case_insensitive())))
+    Ok(Some(like_match(
+        &text,
+        &pat,
+        escape,
+        collation.is_case_insensitive(),
+    )))
 }
 
 fn compile(pattern: &str, escape: char, ci: bool) -> Vec<Tok> {
@@ -49,7 +59,11 @@ fn compile(pattern: &str, escape: char, ci: bool) -> Vec<Tok> {
 /// prefix/suffix/infix patterns).
 pub(crate) fn like_match(text: &str, pattern: &str, escape: char, ci: bool) -> bool {
     let p = compile(pattern, escape, ci);
-    let t: Vec<char> = if ci { text.chars().map(fold_char).collect() } else { text.chars().collect() };
+    let t: Vec<char> = if ci {
+        text.chars().map(fold_char).collect()
+    } else {
+        text.chars().collect()
+    };
     let (mut ti, mut pi) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
@@ -122,9 +136,15 @@ mod tests {
         let ci = Collation::Utf8mb4GeneralCi;
         let s = |x: &str| Value::Str(x.into());
         assert_eq!(like(&s("Hello"), &s("hel%"), '\\', ci).unwrap(), Some(true));
-        assert_eq!(like(&s("Hello"), &s("hel%"), '\\', Collation::Utf8mb4Bin).unwrap(), Some(false));
+        assert_eq!(
+            like(&s("Hello"), &s("hel%"), '\\', Collation::Utf8mb4Bin).unwrap(),
+            Some(false)
+        );
         assert_eq!(like(&s("Café"), &s("CAFE"), '\\', ci).unwrap(), Some(true));
         assert_eq!(like(&Value::Null, &s("%"), '\\', ci).unwrap(), None);
-        assert_eq!(like(&Value::Int(123), &s("1%"), '\\', ci).unwrap(), Some(true));
+        assert_eq!(
+            like(&Value::Int(123), &s("1%"), '\\', ci).unwrap(),
+            Some(true)
+        );
     }
 }

@@ -21,7 +21,9 @@ mod prepare;
 #[cfg(test)]
 mod tests;
 
-pub use compare::{compare_for_sort, compare_values, group_key, values_equal_for_grouping, GroupKey};
+pub use compare::{
+    compare_for_sort, compare_values, group_key, values_equal_for_grouping, GroupKey,
+};
 pub use output::finalize_for_output;
 pub use prepare::preparse_vector_literals;
 
@@ -70,19 +72,37 @@ pub fn eval_predicate(expr: &Expr, row: &[Value], ctx: &dyn EvalContext) -> Resu
 /// The condition's three-valued truth.
 pub fn eval_truth(expr: &Expr, row: &[Value], ctx: &dyn EvalContext) -> Result<Option<bool>> {
     match expr {
-        Expr::Compare { op, left, right, collation } => {
+        Expr::Compare {
+            op,
+            left,
+            right,
+            collation,
+        } => {
             let l = eval_ref(left, row, ctx)?;
             let r = eval_ref(right, row, ctx)?;
             compare::apply_cmp(*op, &l, &r, *collation)
         }
-        Expr::Binary { op: BinaryOp::And, left, right } => and_truth(left, right, row, ctx),
-        Expr::Binary { op: BinaryOp::Or, left, right } => or_truth(left, right, row, ctx),
+        Expr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => and_truth(left, right, row, ctx),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            left,
+            right,
+        } => or_truth(left, right, row, ctx),
         _ => convert::truth(&*eval_ref(expr, row, ctx)?),
     }
 }
 
 /// `AND`: a false left side decides without evaluating the right one.
-fn and_truth(left: &Expr, right: &Expr, row: &[Value], ctx: &dyn EvalContext) -> Result<Option<bool>> {
+fn and_truth(
+    left: &Expr,
+    right: &Expr,
+    row: &[Value],
+    ctx: &dyn EvalContext,
+) -> Result<Option<bool>> {
     let l = eval_truth(left, row, ctx)?;
     if l == Some(false) {
         return Ok(Some(false));
@@ -91,7 +111,12 @@ fn and_truth(left: &Expr, right: &Expr, row: &[Value], ctx: &dyn EvalContext) ->
 }
 
 /// `OR`: a true left side decides without evaluating the right one.
-fn or_truth(left: &Expr, right: &Expr, row: &[Value], ctx: &dyn EvalContext) -> Result<Option<bool>> {
+fn or_truth(
+    left: &Expr,
+    right: &Expr,
+    row: &[Value],
+    ctx: &dyn EvalContext,
+) -> Result<Option<bool>> {
     let l = eval_truth(left, row, ctx)?;
     if l == Some(true) {
         return Ok(Some(true));
@@ -124,15 +149,24 @@ pub(crate) fn bool_value(b: Option<bool>) -> Value {
 }
 
 /// Evaluates without copying literals and columns.
-pub(crate) fn eval_ref<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalContext) -> Result<Cow<'a, Value>> {
+pub(crate) fn eval_ref<'a>(
+    expr: &'a Expr,
+    row: &'a [Value],
+    ctx: &dyn EvalContext,
+) -> Result<Cow<'a, Value>> {
     Ok(match expr {
         Expr::Literal(v) => Cow::Borrowed(v),
-        Expr::Column(i) => Cow::Borrowed(
-            row.get(*i).ok_or_else(|| Error::internal(format!("column slot {i} beyond row of {}", row.len())))?,
-        ),
+        Expr::Column(i) => Cow::Borrowed(row.get(*i).ok_or_else(|| {
+            Error::internal(format!("column slot {i} beyond row of {}", row.len()))
+        })?),
         Expr::OuterColumn { depth, index } => {
             let outer = ctx.outer_row(*depth)?;
-            Cow::Owned(outer.get(*index).cloned().ok_or_else(|| Error::internal(format!("outer column slot {index}")))?)
+            Cow::Owned(
+                outer
+                    .get(*index)
+                    .cloned()
+                    .ok_or_else(|| Error::internal(format!("outer column slot {index}")))?,
+            )
         }
         Expr::Param(i) => Cow::Owned(ctx.param(*i)?),
         Expr::UserVar(name) => Cow::Owned(ctx.user_var(name)),
@@ -151,11 +185,21 @@ pub(crate) fn eval_ref<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalConte
             let v = eval_ref(expr, row, ctx)?;
             Cow::Owned(bool_value(Some(v.is_null() != *negated)))
         }
-        Expr::IsBool { expr, value, negated } => {
+        Expr::IsBool {
+            expr,
+            value,
+            negated,
+        } => {
             let t = convert::truth(&*eval_ref(expr, row, ctx)?)?;
             Cow::Owned(bool_value(Some((t == Some(*value)) != *negated)))
         }
-        Expr::Between { expr, low, high, negated, collation } => {
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+            collation,
+        } => {
             let v = eval_ref(expr, row, ctx)?;
             let lo = eval_ref(low, row, ctx)?;
             let hi = eval_ref(high, row, ctx)?;
@@ -164,18 +208,35 @@ pub(crate) fn eval_ref<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalConte
             let r = and3(ge, le);
             Cow::Owned(bool_value(if *negated { r.map(|b| !b) } else { r }))
         }
-        Expr::InList { expr, list, negated, collation } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+            collation,
+        } => {
             let r = eval_in_list(expr, list, *collation, row, ctx)?;
             Cow::Owned(bool_value(if *negated { r.map(|b| !b) } else { r }))
         }
-        Expr::Like { expr, pattern, escape, negated, collation } => {
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            negated,
+            collation,
+        } => {
             let v = eval_display(expr, row, ctx)?;
             let p = eval_display(pattern, row, ctx)?;
             let r = like::like(&v, &p, *escape, *collation)?;
             Cow::Owned(bool_value(if *negated { r.map(|b| !b) } else { r }))
         }
-        Expr::Case { operand, whens, else_, collation } => {
-            let chosen = funcs::control::case_branch(operand.as_deref(), whens, *collation, row, ctx)?;
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+            collation,
+        } => {
+            let chosen =
+                funcs::control::case_branch(operand.as_deref(), whens, *collation, row, ctx)?;
             match chosen.or(else_.as_deref()) {
                 Some(e) => eval_ref(e, row, ctx)?,
                 None => Cow::Owned(Value::Null),
@@ -184,7 +245,9 @@ pub(crate) fn eval_ref<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalConte
         Expr::Cast { expr, to } => {
             // Text sees a quotient as it prints; numbers see all its digits.
             let v = match to {
-                CastTarget::Char(_) | CastTarget::Binary(_) | CastTarget::Json => eval_display(expr, row, ctx)?,
+                CastTarget::Char(_) | CastTarget::Binary(_) | CastTarget::Json => {
+                    eval_display(expr, row, ctx)?
+                }
                 _ => eval_ref(expr, row, ctx)?,
             };
             Cow::Owned(cast::cast_value(&v, to, ctx)?)
@@ -194,7 +257,13 @@ pub(crate) fn eval_ref<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalConte
     })
 }
 
-fn eval_binary(op: BinaryOp, left: &Expr, right: &Expr, row: &[Value], ctx: &dyn EvalContext) -> Result<Value> {
+fn eval_binary(
+    op: BinaryOp,
+    left: &Expr,
+    right: &Expr,
+    row: &[Value],
+    ctx: &dyn EvalContext,
+) -> Result<Value> {
     match op {
         BinaryOp::And => Ok(bool_value(and_truth(left, right, row, ctx)?)),
         BinaryOp::Or => Ok(bool_value(or_truth(left, right, row, ctx)?)),
@@ -206,10 +275,21 @@ fn eval_binary(op: BinaryOp, left: &Expr, right: &Expr, row: &[Value], ctx: &dyn
                 _ => None,
             }))
         }
-        BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor | BinaryOp::ShiftLeft | BinaryOp::ShiftRight => {
-            arith::bit_op(op, &*eval_ref(left, row, ctx)?, &*eval_ref(right, row, ctx)?)
-        }
-        _ => arith::arith(op, &*eval_ref(left, row, ctx)?, &*eval_ref(right, row, ctx)?, ctx),
+        BinaryOp::BitAnd
+        | BinaryOp::BitOr
+        | BinaryOp::BitXor
+        | BinaryOp::ShiftLeft
+        | BinaryOp::ShiftRight => arith::bit_op(
+            op,
+            &*eval_ref(left, row, ctx)?,
+            &*eval_ref(right, row, ctx)?,
+        ),
+        _ => arith::arith(
+            op,
+            &*eval_ref(left, row, ctx)?,
+            &*eval_ref(right, row, ctx)?,
+            ctx,
+        ),
     }
 }
 
@@ -241,7 +321,11 @@ fn eval_in_list(
 /// Evaluates a value that is about to become text (CAST to CHAR, string
 /// function arguments, LIKE): a DECIMAL quotient is first rounded to the
 /// digits TiDB would show, so `CONCAT(1/3)` is `0.3333`.
-pub(crate) fn eval_display<'a>(expr: &'a Expr, row: &'a [Value], ctx: &dyn EvalContext) -> Result<Cow<'a, Value>> {
+pub(crate) fn eval_display<'a>(
+    expr: &'a Expr,
+    row: &'a [Value],
+    ctx: &dyn EvalContext,
+) -> Result<Cow<'a, Value>> {
     let v = eval_ref(expr, row, ctx)?;
     if let Value::Decimal(d) = v.as_ref() {
         if let Some(frac) = output::display_frac(expr, row, ctx.div_precision_increment()) {

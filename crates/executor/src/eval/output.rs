@@ -14,7 +14,11 @@ use tiembed_types::{DataType, Value};
 /// many (`0.25` at scale 4 is `0.2500`, as MySQL prints DECIMAL).
 pub fn round_to_scale(d: Decimal, scale: u32) -> Decimal {
     let scale = scale.min(MAX_DECIMAL_SCALE);
-    let mut r = if d.scale() > scale { d.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero) } else { d };
+    let mut r = if d.scale() > scale {
+        d.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero)
+    } else {
+        d
+    };
     r.rescale(scale);
     r
 }
@@ -35,24 +39,36 @@ pub fn round_to_scale(d: Decimal, scale: u32) -> Decimal {
 pub fn finalize_for_output(value: Value, ty: &DataType) -> Value {
     match (ty, value) {
         (_, Value::Null) => Value::Null,
-        (DataType::Decimal { scale, .. }, Value::Decimal(d)) => Value::Decimal(round_to_scale(d, u32::from(*scale))),
-        (DataType::Decimal { scale, .. }, Value::Int(i)) => Value::Decimal(round_to_scale(Decimal::from(i), u32::from(*scale))),
-        (DataType::Decimal { scale, .. }, Value::UInt(u)) => Value::Decimal(round_to_scale(Decimal::from(u), u32::from(*scale))),
+        (DataType::Decimal { scale, .. }, Value::Decimal(d)) => {
+            Value::Decimal(round_to_scale(d, u32::from(*scale)))
+        }
+        (DataType::Decimal { scale, .. }, Value::Int(i)) => {
+            Value::Decimal(round_to_scale(Decimal::from(i), u32::from(*scale)))
+        }
+        (DataType::Decimal { scale, .. }, Value::UInt(u)) => {
+            Value::Decimal(round_to_scale(Decimal::from(u), u32::from(*scale)))
+        }
         (DataType::Double, Value::Int(i)) => Value::Double(i as f64),
         (DataType::Double, Value::UInt(u)) => Value::Double(u as f64),
         (DataType::Double, Value::Decimal(d)) => Value::Double(d.to_f64().unwrap_or(0.0)),
         (DataType::Double, Value::Float(f)) => Value::Double(f64::from(f)),
-        (DataType::DateTime { .. } | DataType::Timestamp { .. }, Value::Date(d)) => {
-            d.and_hms_opt(0, 0, 0).map(Value::DateTime).unwrap_or(Value::Date(d))
-        }
-        (t, v @ (Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) | Value::Decimal(_) | Value::Date(_) | Value::DateTime(_)))
-            if t.is_string() =>
-        {
-            match v.to_text() {
-                Some(s) => Value::Str(s),
-                None => v,
-            }
-        }
+        (DataType::DateTime { .. } | DataType::Timestamp { .. }, Value::Date(d)) => d
+            .and_hms_opt(0, 0, 0)
+            .map(Value::DateTime)
+            .unwrap_or(Value::Date(d)),
+        (
+            t,
+            v @ (Value::Int(_)
+            | Value::UInt(_)
+            | Value::Float(_)
+            | Value::Double(_)
+            | Value::Decimal(_)
+            | Value::Date(_)
+            | Value::DateTime(_)),
+        ) if t.is_string() => match v.to_text() {
+            Some(s) => Value::Str(s),
+            None => v,
+        },
         (_, v) => v,
     }
 }
@@ -69,15 +85,21 @@ pub(crate) fn display_frac(expr: &Expr, row: &[Value], incr: u32) -> Option<u32>
 
 fn contains_divide(expr: &Expr) -> bool {
     match expr {
-        Expr::Binary { op: BinaryOp::Divide, .. } => true,
+        Expr::Binary {
+            op: BinaryOp::Divide,
+            ..
+        } => true,
         Expr::Binary { left, right, .. } => contains_divide(left) || contains_divide(right),
         Expr::Unary { expr, .. } => contains_divide(expr),
         Expr::Case { whens, else_, .. } => {
-            whens.iter().any(|(_, t)| contains_divide(t)) || else_.as_deref().is_some_and(contains_divide)
+            whens.iter().any(|(_, t)| contains_divide(t))
+                || else_.as_deref().is_some_and(contains_divide)
         }
-        Expr::Call { func: Func::If | Func::IfNull | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least, args } => {
-            args.iter().any(contains_divide)
-        }
+        Expr::Call {
+            func:
+                Func::If | Func::IfNull | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least,
+            args,
+        } => args.iter().any(contains_divide),
         _ => false,
     }
 }
@@ -100,12 +122,17 @@ fn result_frac(expr: &Expr, row: &[Value], incr: u32) -> Option<u32> {
             let l = result_frac(left, row, incr);
             match op {
                 BinaryOp::Divide => Some(cap(l? + incr)),
-                BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Modulo => Some(l?.max(result_frac(right, row, incr)?)),
+                BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Modulo => {
+                    Some(l?.max(result_frac(right, row, incr)?))
+                }
                 BinaryOp::Multiply => Some(cap(l? + result_frac(right, row, incr)?)),
                 _ => None,
             }
         }
-        Expr::Unary { op: UnaryOp::Neg, expr } => result_frac(expr, row, incr),
+        Expr::Unary {
+            op: UnaryOp::Neg,
+            expr,
+        } => result_frac(expr, row, incr),
         Expr::Case { whens, else_, .. } => {
             let mut m = 0;
             for (_, t) in whens {
@@ -129,7 +156,10 @@ fn result_frac(expr: &Expr, row: &[Value], incr: u32) -> Option<u32> {
             }
             Some(m)
         }
-        Expr::Cast { to: CastTarget::Decimal { scale, .. }, .. } => Some(u32::from(*scale)),
+        Expr::Cast {
+            to: CastTarget::Decimal { scale, .. },
+            ..
+        } => Some(u32::from(*scale)),
         _ => None,
     }
 }
@@ -142,19 +172,58 @@ mod tests {
     #[test]
     fn decimals_round_and_pad_to_the_column_scale() {
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        let ty = DataType::Decimal { precision: 10, scale: 5 };
-        assert_eq!(finalize_for_output(Value::Decimal(d("0.032786884")), &ty).to_text().unwrap(), "0.03279");
-        assert_eq!(finalize_for_output(Value::Decimal(d("0.25")), &ty).to_text().unwrap(), "0.25000");
-        assert_eq!(finalize_for_output(Value::Int(0), &ty).to_text().unwrap(), "0.00000");
-        assert_eq!(finalize_for_output(Value::Decimal(d("-0.000005")), &ty).to_text().unwrap(), "-0.00001");
+        let ty = DataType::Decimal {
+            precision: 10,
+            scale: 5,
+        };
+        assert_eq!(
+            finalize_for_output(Value::Decimal(d("0.032786884")), &ty)
+                .to_text()
+                .unwrap(),
+            "0.03279"
+        );
+        assert_eq!(
+            finalize_for_output(Value::Decimal(d("0.25")), &ty)
+                .to_text()
+                .unwrap(),
+            "0.25000"
+        );
+        assert_eq!(
+            finalize_for_output(Value::Int(0), &ty).to_text().unwrap(),
+            "0.00000"
+        );
+        assert_eq!(
+            finalize_for_output(Value::Decimal(d("-0.000005")), &ty)
+                .to_text()
+                .unwrap(),
+            "-0.00001"
+        );
         assert_eq!(finalize_for_output(Value::Null, &ty), Value::Null);
     }
 
     #[test]
     fn other_coercions() {
-        assert_eq!(finalize_for_output(Value::Int(2), &DataType::Double), Value::Double(2.0));
-        assert_eq!(finalize_for_output(Value::Int(2), &DataType::VarChar(10)), Value::Str("2".into()));
-        assert_eq!(finalize_for_output(Value::Double(2.5), &DataType::Int { width: tiembed_types::IntWidth::Big, unsigned: false }), Value::Double(2.5));
-        assert_eq!(finalize_for_output(Value::Str("x".into()), &DataType::Null), Value::Str("x".into()));
+        assert_eq!(
+            finalize_for_output(Value::Int(2), &DataType::Double),
+            Value::Double(2.0)
+        );
+        assert_eq!(
+            finalize_for_output(Value::Int(2), &DataType::VarChar(10)),
+            Value::Str("2".into())
+        );
+        assert_eq!(
+            finalize_for_output(
+                Value::Double(2.5),
+                &DataType::Int {
+                    width: tiembed_types::IntWidth::Big,
+                    unsigned: false
+                }
+            ),
+            Value::Double(2.5)
+        );
+        assert_eq!(
+            finalize_for_output(Value::Str("x".into()), &DataType::Null),
+            Value::Str("x".into())
+        );
     }
 }

@@ -32,14 +32,17 @@ pub fn preparse_vector_literals(expr: &mut Expr) {
                 preparse_vector_literals(a);
             }
         }
-        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::IsBool { expr, .. } | Expr::Cast { expr, .. } => {
-            preparse_vector_literals(expr)
-        }
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::IsBool { expr, .. }
+        | Expr::Cast { expr, .. } => preparse_vector_literals(expr),
         Expr::Binary { left, right, .. } | Expr::Compare { left, right, .. } => {
             preparse_vector_literals(left);
             preparse_vector_literals(right);
         }
-        Expr::Between { expr, low, high, .. } => {
+        Expr::Between {
+            expr, low, high, ..
+        } => {
             preparse_vector_literals(expr);
             preparse_vector_literals(low);
             preparse_vector_literals(high);
@@ -52,7 +55,12 @@ pub fn preparse_vector_literals(expr: &mut Expr) {
             preparse_vector_literals(expr);
             preparse_vector_literals(pattern);
         }
-        Expr::Case { operand, whens, else_, .. } => {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+            ..
+        } => {
             if let Some(o) = operand {
                 preparse_vector_literals(o);
             }
@@ -83,18 +91,50 @@ mod tests {
         let s = |x: &str| Expr::Literal(Value::Str(x.into()));
         let mut e = Expr::Unary {
             op: tiembed_sql::UnaryOp::Neg,
-            expr: Box::new(Expr::Call { func: Func::VecCosineDistance, args: vec![Expr::Column(0), s("[1, 2]")] }),
+            expr: Box::new(Expr::Call {
+                func: Func::VecCosineDistance,
+                args: vec![Expr::Column(0), s("[1, 2]")],
+            }),
         };
         preparse_vector_literals(&mut e);
-        let Expr::Unary { expr, .. } = &e else { unreachable!() };
-        assert_eq!(**expr, Expr::Call { func: Func::VecCosineDistance, args: vec![Expr::Column(0), Expr::Literal(Value::vector(vec![1.0, 2.0]))] });
+        let Expr::Unary { expr, .. } = &e else {
+            unreachable!()
+        };
+        assert_eq!(
+            **expr,
+            Expr::Call {
+                func: Func::VecCosineDistance,
+                args: vec![
+                    Expr::Column(0),
+                    Expr::Literal(Value::vector(vec![1.0, 2.0]))
+                ]
+            }
+        );
         // bad text stays, to fail at evaluation as TiDB does
-        let mut bad = Expr::Call { func: Func::VecDims, args: vec![s("[1,")] };
+        let mut bad = Expr::Call {
+            func: Func::VecDims,
+            args: vec![s("[1,")],
+        };
         preparse_vector_literals(&mut bad);
-        assert_eq!(bad, Expr::Call { func: Func::VecDims, args: vec![s("[1,")] });
+        assert_eq!(
+            bad,
+            Expr::Call {
+                func: Func::VecDims,
+                args: vec![s("[1,")]
+            }
+        );
         // other functions' strings are untouched
-        let mut other = Expr::Call { func: Func::Concat, args: vec![s("[1]")] };
+        let mut other = Expr::Call {
+            func: Func::Concat,
+            args: vec![s("[1]")],
+        };
         preparse_vector_literals(&mut other);
-        assert_eq!(other, Expr::Call { func: Func::Concat, args: vec![s("[1]")] });
+        assert_eq!(
+            other,
+            Expr::Call {
+                func: Func::Concat,
+                args: vec![s("[1]")]
+            }
+        );
     }
 }

@@ -33,8 +33,14 @@ pub const LENENC_AUTH: u32 = 0x20_0000;
 pub const DEPRECATE_EOF: u32 = 0x100_0000;
 
 /// What PyMySQL sends (plus FOUND_ROWS, as SQLAlchemy does).
-pub const PYMYSQL_CAPS: u32 =
-    LONG_PASSWORD | FOUND_ROWS | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION | MULTI_RESULTS | PLUGIN_AUTH | LENENC_AUTH;
+pub const PYMYSQL_CAPS: u32 = LONG_PASSWORD
+    | FOUND_ROWS
+    | PROTOCOL_41
+    | TRANSACTIONS
+    | SECURE_CONNECTION
+    | MULTI_RESULTS
+    | PLUGIN_AUTH
+    | LENENC_AUTH;
 
 pub const COM_QUIT: u8 = 0x01;
 pub const COM_INIT_DB: u8 = 0x02;
@@ -223,7 +229,11 @@ impl Rows {
     pub fn text(&self) -> Vec<Vec<Option<String>>> {
         self.rows
             .iter()
-            .map(|r| r.iter().map(|v| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()))
+                    .collect()
+            })
             .collect()
     }
 }
@@ -265,9 +275,19 @@ pub fn parse_ok(p: &[u8]) -> Ok {
     let status = r.u16();
     let warnings = r.u16();
     // The info is a length-encoded string (as MySQL sends it), when present.
-    let info = if r.b.is_empty() { String::new() } else { String::from_utf8_lossy(r.lenenc_str().unwrap()).into_owned() };
+    let info = if r.b.is_empty() {
+        String::new()
+    } else {
+        String::from_utf8_lossy(r.lenenc_str().unwrap()).into_owned()
+    };
     assert!(r.b.is_empty(), "trailing bytes in an OK packet: {p:?}");
-    Ok { affected, last_insert_id, status, warnings, info }
+    Ok {
+        affected,
+        last_insert_id,
+        status,
+        warnings,
+        info,
+    }
 }
 
 pub fn parse_err(p: &[u8]) -> Err {
@@ -276,7 +296,11 @@ pub fn parse_err(p: &[u8]) -> Err {
     let code = r.u16();
     assert_eq!(r.u8(), b'#');
     let state = String::from_utf8_lossy(r.take(5)).into_owned();
-    Err { code, state, msg: String::from_utf8_lossy(r.b).into_owned() }
+    Err {
+        code,
+        state,
+        msg: String::from_utf8_lossy(r.b).into_owned(),
+    }
 }
 
 pub fn parse_coldef(p: &[u8]) -> ColDef {
@@ -294,7 +318,18 @@ pub fn parse_coldef(p: &[u8]) -> ColDef {
     let ty = r.u8();
     let flags = r.u16();
     let decimals = r.u8();
-    ColDef { schema, table, org_table, name, org_name, charset, length, ty, flags, decimals }
+    ColDef {
+        schema,
+        table,
+        org_table,
+        name,
+        org_name,
+        charset,
+        length,
+        ty,
+        flags,
+        decimals,
+    }
 }
 
 // ---- the raw client ----------------------------------------------------
@@ -316,7 +351,13 @@ pub struct Login<'a> {
 
 impl Default for Login<'_> {
     fn default() -> Self {
-        Login { user: "root", password: "", db: None, caps: PYMYSQL_CAPS, plugin: "mysql_native_password" }
+        Login {
+            user: "root",
+            password: "",
+            db: None,
+            caps: PYMYSQL_CAPS,
+            plugin: "mysql_native_password",
+        }
     }
 }
 
@@ -324,7 +365,12 @@ impl Client {
     /// Connects and reads the greeting (no login yet).
     pub async fn open(port: u16) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let mut c = Client { stream, greeting: dummy_greeting(), caps: 0, buf: Vec::new() };
+        let mut c = Client {
+            stream,
+            greeting: dummy_greeting(),
+            caps: 0,
+            buf: Vec::new(),
+        };
         let (_, p) = c.read_packet().await;
         c.greeting = parse_greeting(&p);
         c
@@ -395,7 +441,10 @@ impl Client {
     }
 
     pub async fn send(&mut self, bytes: &[u8]) {
-        tokio::time::timeout(IO_TIMEOUT, self.stream.write_all(bytes)).await.expect("write timed out").unwrap();
+        tokio::time::timeout(IO_TIMEOUT, self.stream.write_all(bytes))
+            .await
+            .expect("write timed out")
+            .unwrap();
     }
 
     pub async fn read_packet(&mut self) -> (u8, Vec<u8>) {
@@ -408,7 +457,10 @@ impl Client {
         loop {
             while self.buf.len() < 4 {
                 if !self.fill().await {
-                    assert!(self.buf.is_empty() && payload.is_empty(), "closed mid-packet");
+                    assert!(
+                        self.buf.is_empty() && payload.is_empty(),
+                        "closed mid-packet"
+                    );
                     return None;
                 }
             }
@@ -427,7 +479,10 @@ impl Client {
 
     async fn fill(&mut self) -> bool {
         let mut tmp = [0u8; 65536];
-        let n = tokio::time::timeout(IO_TIMEOUT, self.stream.read(&mut tmp)).await.expect("read timed out").unwrap_or(0);
+        let n = tokio::time::timeout(IO_TIMEOUT, self.stream.read(&mut tmp))
+            .await
+            .expect("read timed out")
+            .unwrap_or(0);
         self.buf.extend_from_slice(&tmp[..n]);
         n > 0
     }
@@ -468,7 +523,12 @@ impl Client {
             // text row starting with 0xFE is at least 9 bytes (and, with
             // DEPRECATE_EOF, at least 16 MiB).
             let is_end = p[0] == 0xFE
-                && (binary || if self.deprecate_eof() { p.len() < 0xFF_FFFF } else { p.len() < 9 });
+                && (binary
+                    || if self.deprecate_eof() {
+                        p.len() < 0xFF_FFFF
+                    } else {
+                        p.len() < 9
+                    });
             if is_end {
                 let (status, warnings) = if self.deprecate_eof() {
                     let ok = parse_ok(&p);
@@ -478,7 +538,13 @@ impl Client {
                     let w = r.u16();
                     (r.u16(), w)
                 };
-                return Reply::Rows(Rows { cols, rows, raw, end_status: status, end_warnings: warnings });
+                return Reply::Rows(Rows {
+                    cols,
+                    rows,
+                    raw,
+                    end_status: status,
+                    end_warnings: warnings,
+                });
             }
             if p[0] == 0xFF {
                 return Reply::Err(parse_err(&p));
@@ -532,7 +598,8 @@ impl Client {
     }
 
     pub async fn execute(&mut self, id: u32, params: &[Param]) -> Reply {
-        self.send(&command(COM_STMT_EXECUTE, &execute_body(id, params, true))).await;
+        self.send(&command(COM_STMT_EXECUTE, &execute_body(id, params, true)))
+            .await;
         self.read_reply(true).await
     }
 }
@@ -601,7 +668,15 @@ pub fn execute_body(id: u32, params: &[Param], send_types: bool) -> Vec<u8> {
 }
 
 fn dummy_greeting() -> Greeting {
-    Greeting { version: String::new(), conn_id: 0, salt: vec![], caps: 0, charset: 0, status: 0, plugin: String::new() }
+    Greeting {
+        version: String::new(),
+        conn_id: 0,
+        salt: vec![],
+        caps: 0,
+        charset: 0,
+        status: 0,
+        plugin: String::new(),
+    }
 }
 
 pub fn parse_greeting(p: &[u8]) -> Greeting {
@@ -620,7 +695,15 @@ pub fn parse_greeting(p: &[u8]) -> Greeting {
     let part2 = r.take(auth_len.saturating_sub(8).max(13));
     salt.extend_from_slice(&part2[..part2.len() - 1]);
     let plugin = String::from_utf8_lossy(r.nul_str()).into_owned();
-    Greeting { version, conn_id, salt, caps: lo | hi << 16, charset, status, plugin }
+    Greeting {
+        version,
+        conn_id,
+        salt,
+        caps: lo | hi << 16,
+        charset,
+        status,
+        plugin,
+    }
 }
 
 // ---- the fake backend ----------------------------------------------------
@@ -653,7 +736,9 @@ impl Fake {
 impl Backend for Fake {
     fn new_session(&self, connection_id: u32, user: &str) -> Box<dyn SqlSession> {
         self.next_session.fetch_add(1, Ordering::Relaxed);
-        self.journal().sessions.push((connection_id, user.to_string()));
+        self.journal()
+            .sessions
+            .push((connection_id, user.to_string()));
         Box::new(FakeSession {
             journal: self.journal.clone(),
             db: None,
@@ -705,7 +790,10 @@ fn rows(columns: Vec<ColumnInfo>, rows: Vec<Vec<Value>>) -> Output {
 }
 
 fn big() -> DataType {
-    DataType::Int { width: IntWidth::Big, unsigned: false }
+    DataType::Int {
+        width: IntWidth::Big,
+        unsigned: false,
+    }
 }
 
 impl FakeSession {
@@ -713,32 +801,66 @@ impl FakeSession {
     async fn run_one(&mut self, stmt: &str) -> Result<Output> {
         let s = stmt.trim();
         let upper = s.to_ascii_uppercase();
-        if let Some(n) = upper.strip_prefix("SELECT ").and_then(|r| r.trim().parse::<i64>().ok()) {
-            return Ok(rows(vec![col(&n.to_string(), big())], vec![vec![Value::Int(n)]]));
+        if let Some(n) = upper
+            .strip_prefix("SELECT ")
+            .and_then(|r| r.trim().parse::<i64>().ok())
+        {
+            return Ok(rows(
+                vec![col(&n.to_string(), big())],
+                vec![vec![Value::Int(n)]],
+            ));
         }
         if let Some(ms) = upper.strip_prefix("SLEEP ") {
             let ms: u64 = ms.trim().parse().unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            return Ok(rows(vec![col("slept", big())], vec![vec![Value::Int(ms as i64)]]));
+            return Ok(rows(
+                vec![col("slept", big())],
+                vec![vec![Value::Int(ms as i64)]],
+            ));
         }
         if let Some(n) = upper.strip_prefix("SELECT ROWS ") {
             let n: i64 = n.trim().parse().unwrap_or(0);
-            let data = (0..n).map(|i| vec![Value::Int(i), Value::Str(format!("row number {i} {}", "x".repeat(100)))]).collect();
-            return Ok(rows(vec![col("i", big()), col("s", DataType::VarChar(255))], data));
+            let data = (0..n)
+                .map(|i| {
+                    vec![
+                        Value::Int(i),
+                        Value::Str(format!("row number {i} {}", "x".repeat(100))),
+                    ]
+                })
+                .collect();
+            return Ok(rows(
+                vec![col("i", big()), col("s", DataType::VarChar(255))],
+                data,
+            ));
         }
         if upper.starts_with("SELECT LENGTH ") {
-            return Ok(rows(vec![col("len", big())], vec![vec![Value::Int(s.len() as i64)]]));
+            return Ok(rows(
+                vec![col("len", big())],
+                vec![vec![Value::Int(s.len() as i64)]],
+            ));
         }
         match upper.as_str() {
             "SELECT TYPES" => Ok(rows(
                 vec![
                     col("vec", DataType::Vector(Some(3))),
                     col("js", DataType::Json),
-                    col("dec", DataType::Decimal { precision: 10, scale: 2 }),
+                    col(
+                        "dec",
+                        DataType::Decimal {
+                            precision: 10,
+                            scale: 2,
+                        },
+                    ),
                     col("txt", DataType::Text(TextKind::Normal)),
                     col("blb", DataType::Blob(TextKind::Normal)),
                     col("dist", DataType::Double),
-                    col("u", DataType::Int { width: IntWidth::Int, unsigned: true }),
+                    col(
+                        "u",
+                        DataType::Int {
+                            width: IntWidth::Int,
+                            unsigned: true,
+                        },
+                    ),
                     col("dt", DataType::DateTime { fsp: 0 }),
                     col("nul", DataType::Null),
                 ],
@@ -751,40 +873,77 @@ impl FakeSession {
                     Value::Double(0.25),
                     Value::UInt(4_000_000_000),
                     Value::DateTime(
-                        chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap().and_hms_opt(13, 5, 9).unwrap(),
+                        chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+                            .unwrap()
+                            .and_hms_opt(13, 5, 9)
+                            .unwrap(),
                     ),
                     Value::Null,
                 ]],
             )),
             "SELECT MIXED" => Ok(rows(
                 vec![col("m", DataType::Null)],
-                vec![vec![Value::Str("a".into())], vec![Value::Null], vec![Value::Str("b".into())]],
+                vec![
+                    vec![Value::Str("a".into())],
+                    vec![Value::Null],
+                    vec![Value::Str("b".into())],
+                ],
             )),
-            "SELECT ERR" => Err(Error::NoSuchTable { db: "test".into(), table: "nope".into() }),
+            "SELECT ERR" => Err(Error::NoSuchTable {
+                db: "test".into(),
+                table: "nope".into(),
+            }),
             "SELECT DDL" => Err(Error::UnsupportedDdl("Unsupported modify column".into())),
-            "INSERT" => Ok(Output::Ok { affected_rows: 3, last_insert_id: 42, info: "Records: 3  Duplicates: 0  Warnings: 0".into() }),
+            "INSERT" => Ok(Output::Ok {
+                affected_rows: 3,
+                last_insert_id: 42,
+                info: "Records: 3  Duplicates: 0  Warnings: 0".into(),
+            }),
             "WARN" => {
                 self.warnings = 2;
-                Ok(Output::Ok { affected_rows: 0, last_insert_id: 0, info: String::new() })
+                Ok(Output::Ok {
+                    affected_rows: 0,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
             }
             "BEGIN" => {
                 self.in_txn = true;
-                Ok(Output::Ok { affected_rows: 0, last_insert_id: 0, info: String::new() })
+                Ok(Output::Ok {
+                    affected_rows: 0,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
             }
             "COMMIT" | "ROLLBACK" => {
                 self.in_txn = false;
-                Ok(Output::Ok { affected_rows: 0, last_insert_id: 0, info: String::new() })
+                Ok(Output::Ok {
+                    affected_rows: 0,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
             }
             "SET AUTOCOMMIT = 0" => {
                 self.autocommit = false;
-                Ok(Output::Ok { affected_rows: 0, last_insert_id: 0, info: String::new() })
+                Ok(Output::Ok {
+                    affected_rows: 0,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
             }
             "SELECT DATABASE()" => Ok(rows(
                 vec![col("DATABASE()", DataType::VarChar(64))],
                 vec![vec![self.db.clone().map_or(Value::Null, Value::Str)]],
             )),
-            "SELECT @@MAX_ALLOWED_PACKET" => Ok(rows(vec![col("@@max_allowed_packet", big())], vec![vec![Value::Int(1234)]])),
-            _ => Err(Error::Parse { line: 1, column: 0, near: s.to_string() }),
+            "SELECT @@MAX_ALLOWED_PACKET" => Ok(rows(
+                vec![col("@@max_allowed_packet", big())],
+                vec![vec![Value::Int(1234)]],
+            )),
+            _ => Err(Error::Parse {
+                line: 1,
+                column: 0,
+                near: s.to_string(),
+            }),
         }
     }
 }
@@ -796,7 +955,11 @@ impl SqlSession for FakeSession {
         self.warnings = 0;
         let stmts: Vec<&str> = sql.split(';').filter(|s| !s.trim().is_empty()).collect();
         if stmts.len() > 1 && !multi {
-            return vec![Err(Error::Parse { line: 1, column: 0, near: sql.to_string() })];
+            return vec![Err(Error::Parse {
+                line: 1,
+                column: 0,
+                near: sql.to_string(),
+            })];
         }
         let mut out = Vec::new();
         for s in stmts {
@@ -812,31 +975,55 @@ impl SqlSession for FakeSession {
 
     async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo> {
         if sql.to_ascii_uppercase().contains("BAD") {
-            return Err(Error::Parse { line: 1, column: 0, near: sql.into() });
+            return Err(Error::Parse {
+                line: 1,
+                column: 0,
+                near: sql.into(),
+            });
         }
         let params = sql.matches('?').count();
         let id = self.next_stmt;
         self.next_stmt += 1;
         self.stmts.insert(id, (sql.to_string(), params));
         let columns = if sql.to_ascii_uppercase().starts_with("SELECT") {
-            (0..params).map(|i| col(&format!("p{i}"), DataType::Null)).collect()
+            (0..params)
+                .map(|i| col(&format!("p{i}"), DataType::Null))
+                .collect()
         } else {
             vec![]
         };
-        Ok(PreparedInfo { id, param_count: params, columns })
+        Ok(PreparedInfo {
+            id,
+            param_count: params,
+            columns,
+        })
     }
 
     async fn execute_prepared(&mut self, id: u32, params: Vec<Value>) -> Result<Output> {
-        self.journal.lock().unwrap().executes.push((id, params.clone()));
+        self.journal
+            .lock()
+            .unwrap()
+            .executes
+            .push((id, params.clone()));
         let Some((sql, n)) = self.stmts.get(&id) else {
             return Err(Error::UnknownStatement(id.to_string(), "EXECUTE".into()));
         };
-        assert_eq!(*n, params.len(), "the server must pass one value per placeholder");
+        assert_eq!(
+            *n,
+            params.len(),
+            "the server must pass one value per placeholder"
+        );
         if sql.to_ascii_uppercase().starts_with("SELECT") {
-            let columns = (0..params.len()).map(|i| col(&format!("p{i}"), DataType::Null)).collect();
+            let columns = (0..params.len())
+                .map(|i| col(&format!("p{i}"), DataType::Null))
+                .collect();
             Ok(rows(columns, vec![params]))
         } else {
-            Ok(Output::Ok { affected_rows: 1, last_insert_id: 7, info: String::new() })
+            Ok(Output::Ok {
+                affected_rows: 1,
+                last_insert_id: 7,
+                info: String::new(),
+            })
         }
     }
 
@@ -856,9 +1043,18 @@ impl SqlSession for FakeSession {
 
     fn field_list(&self, table: &str) -> Result<Vec<ColumnInfo>> {
         if table != "t" {
-            return Err(Error::NoSuchTable { db: self.db.clone().unwrap_or_default(), table: table.into() });
+            return Err(Error::NoSuchTable {
+                db: self.db.clone().unwrap_or_default(),
+                table: table.into(),
+            });
         }
-        let mut id = col("id", DataType::Int { width: IntWidth::Int, unsigned: false });
+        let mut id = col(
+            "id",
+            DataType::Int {
+                width: IntWidth::Int,
+                unsigned: false,
+            },
+        );
         id.primary_key = true;
         id.nullable = false;
         id.table = "t".into();
@@ -872,7 +1068,10 @@ impl SqlSession for FakeSession {
     }
 
     fn status(&self) -> StatusFlags {
-        StatusFlags { autocommit: self.autocommit, in_transaction: self.in_txn }
+        StatusFlags {
+            autocommit: self.autocommit,
+            in_transaction: self.in_txn,
+        }
     }
 
     fn warning_count(&self) -> u16 {
@@ -897,16 +1096,28 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(tiembed_server::run_with_backend(listener, backend, config, async move {
-            let _ = rx.await;
-        }));
-        TestServer { port, stop: Some(tx), task: Some(task) }
+        let task = tokio::spawn(tiembed_server::run_with_backend(
+            listener,
+            backend,
+            config,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestServer {
+            port,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Signals shutdown and waits for `run` to return.
     pub async fn stop(mut self) -> std::result::Result<(), tiembed_server::ServerError> {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(30), self.task.take().unwrap()).await.expect("shutdown hung").unwrap()
+        tokio::time::timeout(Duration::from_secs(30), self.task.take().unwrap())
+            .await
+            .expect("shutdown hung")
+            .unwrap()
     }
 }
 
@@ -921,5 +1132,10 @@ pub async fn fake_server_with(config: ServerConfig) -> (Arc<Fake>, TestServer) {
 }
 
 pub fn users(list: &[(&str, &str)]) -> Vec<User> {
-    list.iter().map(|(n, p)| User { name: n.to_string(), password: p.to_string() }).collect()
+    list.iter()
+        .map(|(n, p)| User {
+            name: n.to_string(),
+            password: p.to_string(),
+        })
+        .collect()
 }

@@ -22,11 +22,17 @@ fn column_slot(table: &TableDef, name: &ast::ObjectName, context: &str) -> Resul
     let col = object_parts(name).pop().unwrap_or_default();
     table
         .column_index(&col)
-        .ok_or_else(|| Error::UnknownColumn { column: col, context: context.into() })
+        .ok_or_else(|| Error::UnknownColumn {
+            column: col,
+            context: context.into(),
+        })
 }
 
 fn generated_error(table: &TableDef, col: usize) -> Error {
-    Error::GeneratedValueNotAllowed { column: table.columns[col].name.clone(), table: table.name.clone() }
+    Error::GeneratedValueNotAllowed {
+        column: table.columns[col].name.clone(),
+        table: table.name.clone(),
+    }
 }
 
 fn is_default(e: &ast::Expr) -> bool {
@@ -34,7 +40,9 @@ fn is_default(e: &ast::Expr) -> bool {
 }
 
 fn table_columns(table: &TableDef) -> Vec<Column> {
-    scan_plan(Arc::new(table.clone()), &table.name, false).columns().to_vec()
+    scan_plan(Arc::new(table.clone()), &table.name, false)
+        .columns()
+        .to_vec()
 }
 
 /// Binds INSERT / REPLACE.
@@ -56,11 +64,17 @@ pub fn bind_insert(ctx: &BindContext, ins: &ast::Insert) -> Result<InsertPlan> {
             })
             .collect::<Result<_>>()?
     } else {
-        ins.columns.iter().map(|c| column_slot(&table, c, "field list")).collect::<Result<_>>()?
+        ins.columns
+            .iter()
+            .map(|c| column_slot(&table, c, "field list"))
+            .collect::<Result<_>>()?
     };
     for (i, c) in columns.iter().enumerate() {
         if columns[..i].contains(c) {
-            return Err(Error::other(format!("Column '{}' specified twice", table.columns[*c].name)));
+            return Err(Error::other(format!(
+                "Column '{}' specified twice",
+                table.columns[*c].name
+            )));
         }
     }
 
@@ -117,8 +131,15 @@ pub fn bind_insert(ctx: &BindContext, ins: &ast::Insert) -> Result<InsertPlan> {
         let mut cols = table_columns(&table);
         let n = cols.len();
         // New-row values are reachable through VALUES(col) only.
-        cols.extend(table_columns(&table).into_iter().map(|c| Column { hidden: true, qualifier: None, ..c }));
-        let dscope = Scope { values_base: Some(n), ..Scope::plain(&cols) };
+        cols.extend(table_columns(&table).into_iter().map(|c| Column {
+            hidden: true,
+            qualifier: None,
+            ..c
+        }));
+        let dscope = Scope {
+            values_base: Some(n),
+            ..Scope::plain(&cols)
+        };
         for a in assignments {
             let ast::AssignmentTarget::ColumnName(target) = &a.target else {
                 return Err(Error::NotSupported("tuple assignment".into()));
@@ -147,7 +168,14 @@ pub fn bind_insert(ctx: &BindContext, ins: &ast::Insert) -> Result<InsertPlan> {
 
 /// One VALUES entry for column `col`: `None` for DEFAULT; an explicit value
 /// for a generated column is 3105.
-fn bind_value_for(b: &mut Binder, table: &TableDef, col: usize, e: &ast::Expr, scope: &Scope, _row: usize) -> Result<Option<Expr>> {
+fn bind_value_for(
+    b: &mut Binder,
+    table: &TableDef,
+    col: usize,
+    e: &ast::Expr,
+    scope: &Scope,
+    _row: usize,
+) -> Result<Option<Expr>> {
     if is_default(e) {
         return Ok(None);
     }
@@ -171,19 +199,32 @@ fn bind_order_limit(
         for o in order_by {
             let expr = b.bind_expr(&o.expr, &scope)?;
             let collation = b.collation_of(&expr, &scope);
-            keys.push(SortKey { expr, desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)), collation });
+            keys.push(SortKey {
+                expr,
+                desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)),
+                collation,
+            });
         }
-        plan = Plan::Sort { input: Box::new(plan), keys };
+        plan = Plan::Sort {
+            input: Box::new(plan),
+            keys,
+        };
     }
     if let Some(l) = limit {
         let n = match l {
             ast::Expr::Value(v) => match &v.value {
-                ast::Value::Number(n, _) => n.parse::<u64>().map_err(|_| Error::WrongArguments("LIMIT".into()))?,
+                ast::Value::Number(n, _) => n
+                    .parse::<u64>()
+                    .map_err(|_| Error::WrongArguments("LIMIT".into()))?,
                 _ => return Err(Error::WrongArguments("LIMIT".into())),
             },
             _ => return Err(Error::NotSupported("non-constant LIMIT".into())),
         };
-        plan = Plan::Limit { input: Box::new(plan), limit: Some(n), offset: 0 };
+        plan = Plan::Limit {
+            input: Box::new(plan),
+            limit: Some(n),
+            offset: 0,
+        };
     }
     Ok(plan)
 }
@@ -216,8 +257,12 @@ fn single_table(t: &ast::TableWithJoins) -> Result<(&ast::ObjectName, Option<Str
         return Err(Error::NotSupported("multi-table UPDATE/DELETE".into()));
     }
     match &t.relation {
-        ast::TableFactor::Table { name, alias, .. } => Ok((name, alias.as_ref().map(|a| a.name.value.clone()))),
-        _ => Err(Error::NotSupported("UPDATE/DELETE of a derived table".into())),
+        ast::TableFactor::Table { name, alias, .. } => {
+            Ok((name, alias.as_ref().map(|a| a.name.value.clone())))
+        }
+        _ => Err(Error::NotSupported(
+            "UPDATE/DELETE of a derived table".into(),
+        )),
     }
 }
 
@@ -230,7 +275,14 @@ pub fn bind_update(ctx: &BindContext, u: &ast::Update) -> Result<UpdatePlan> {
     let table = lookup_table(ctx, name)?;
     let alias = alias.unwrap_or_else(|| table.name.clone());
     let mut b = Binder::new(ctx);
-    let (input, columns) = target_rows(&mut b, &table, &alias, u.selection.as_ref(), &u.order_by, u.limit.as_ref())?;
+    let (input, columns) = target_rows(
+        &mut b,
+        &table,
+        &alias,
+        u.selection.as_ref(),
+        &u.order_by,
+        u.limit.as_ref(),
+    )?;
     let scope = Scope::plain(&columns);
     let mut assignments = Vec::new();
     for a in &u.assignments {
@@ -240,17 +292,30 @@ pub fn bind_update(ctx: &BindContext, u: &ast::Update) -> Result<UpdatePlan> {
         let parts = object_parts(target);
         let col = table
             .column_index(parts.last().map(String::as_str).unwrap_or(""))
-            .ok_or_else(|| Error::UnknownColumn { column: parts.join("."), context: "field list".into() })?;
+            .ok_or_else(|| Error::UnknownColumn {
+                column: parts.join("."),
+                context: "field list".into(),
+            })?;
         if table.columns[col].generated.is_some() {
             if is_default(&a.value) {
                 continue;
             }
             return Err(generated_error(&table, col));
         }
-        let value = if is_default(&a.value) { None } else { Some(b.bind_expr(&a.value, &scope)?) };
+        let value = if is_default(&a.value) {
+            None
+        } else {
+            Some(b.bind_expr(&a.value, &scope)?)
+        };
         assignments.push((col, value));
     }
-    Ok(UpdatePlan { table, input, assignments, subqueries: b.subqueries, param_count: b.param_count })
+    Ok(UpdatePlan {
+        table,
+        input,
+        assignments,
+        subqueries: b.subqueries,
+        param_count: b.param_count,
+    })
 }
 
 /// Binds a single-table DELETE.
@@ -265,6 +330,18 @@ pub fn bind_delete(ctx: &BindContext, d: &ast::Delete) -> Result<DeletePlan> {
     let table = lookup_table(ctx, name)?;
     let alias = alias.unwrap_or_else(|| table.name.clone());
     let mut b = Binder::new(ctx);
-    let (input, _) = target_rows(&mut b, &table, &alias, d.selection.as_ref(), &d.order_by, d.limit.as_ref())?;
-    Ok(DeletePlan { table, input, subqueries: b.subqueries, param_count: b.param_count })
+    let (input, _) = target_rows(
+        &mut b,
+        &table,
+        &alias,
+        d.selection.as_ref(),
+        &d.order_by,
+        d.limit.as_ref(),
+    )?;
+    Ok(DeletePlan {
+        table,
+        input,
+        subqueries: b.subqueries,
+        param_count: b.param_count,
+    })
 }

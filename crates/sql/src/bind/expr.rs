@@ -31,7 +31,14 @@ pub(crate) struct Scope<'c> {
 
 impl<'c> Scope<'c> {
     pub fn plain(columns: &'c [Column]) -> Scope<'c> {
-        Scope { columns, aliases: Vec::new(), aggregates: None, windows: None, values_base: None, context: "field list" }
+        Scope {
+            columns,
+            aliases: Vec::new(),
+            aggregates: None,
+            windows: None,
+            values_base: None,
+            context: "field list",
+        }
     }
 
     pub fn with_context(mut self, context: &'static str) -> Self {
@@ -59,7 +66,9 @@ fn function_name(f: &ast::Function) -> String {
 pub(crate) fn expr_label(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(i) => i.value.clone(),
-        ast::Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+        ast::Expr::CompoundIdentifier(parts) => {
+            parts.last().map(|i| i.value.clone()).unwrap_or_default()
+        }
         ast::Expr::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
             ast::Value::Null => "NULL".into(),
@@ -90,7 +99,10 @@ pub(crate) fn is_aggregate_name(name: &str) -> Option<AggFunc> {
 /// Numeric literal text -> Int/UInt/Decimal/Double as MySQL types literals.
 pub fn number_literal(s: &str) -> Result<Value> {
     if s.contains(['e', 'E']) {
-        return s.parse::<f64>().map(Value::Double).map_err(|_| Error::other(format!("invalid number {s}")));
+        return s
+            .parse::<f64>()
+            .map(Value::Double)
+            .map_err(|_| Error::other(format!("invalid number {s}")));
     }
     if s.contains('.') {
         return Decimal::from_str(s)
@@ -119,7 +131,10 @@ pub(crate) fn search_options(options: &str) -> Option<String> {
     };
     let overrides: Vec<(String, serde_json::Value)> = map
         .iter()
-        .filter_map(|(k, v)| k.strip_suffix("@search").map(|base| (base.to_string(), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_suffix("@search")
+                .map(|base| (base.to_string(), v.clone()))
+        })
         .collect();
     map.retain(|k, _| !k.ends_with("@search"));
     for (k, v) in overrides {
@@ -141,45 +156,115 @@ impl<'a> Binder<'a> {
             A::CompoundIdentifier(parts) => self.bind_identifier(parts, scope)?,
             A::Value(v) => self.bind_value(&v.value)?,
             A::Nested(inner) => self.bind_expr(inner, scope)?,
-            A::IsNull(x) => Expr::IsNull { expr: Box::new(self.bind_expr(x, scope)?), negated: false },
-            A::IsNotNull(x) => Expr::IsNull { expr: Box::new(self.bind_expr(x, scope)?), negated: true },
-            A::IsTrue(x) => Expr::IsBool { expr: Box::new(self.bind_expr(x, scope)?), value: true, negated: false },
-            A::IsNotTrue(x) => Expr::IsBool { expr: Box::new(self.bind_expr(x, scope)?), value: true, negated: true },
-            A::IsFalse(x) => Expr::IsBool { expr: Box::new(self.bind_expr(x, scope)?), value: false, negated: false },
-            A::IsNotFalse(x) => Expr::IsBool { expr: Box::new(self.bind_expr(x, scope)?), value: false, negated: true },
-            A::IsUnknown(x) => Expr::IsNull { expr: Box::new(self.bind_expr(x, scope)?), negated: false },
-            A::IsNotUnknown(x) => Expr::IsNull { expr: Box::new(self.bind_expr(x, scope)?), negated: true },
+            A::IsNull(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                negated: false,
+            },
+            A::IsNotNull(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                negated: true,
+            },
+            A::IsTrue(x) => Expr::IsBool {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                value: true,
+                negated: false,
+            },
+            A::IsNotTrue(x) => Expr::IsBool {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                value: true,
+                negated: true,
+            },
+            A::IsFalse(x) => Expr::IsBool {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                value: false,
+                negated: false,
+            },
+            A::IsNotFalse(x) => Expr::IsBool {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                value: false,
+                negated: true,
+            },
+            A::IsUnknown(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                negated: false,
+            },
+            A::IsNotUnknown(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                negated: true,
+            },
             A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => {
                 let (l, r) = (self.bind_expr(a, scope)?, self.bind_expr(b, scope)?);
                 let collation = self.collation2(&l, &r, scope);
-                let eq = Expr::Compare { op: CmpOp::NullSafeEq, left: Box::new(l), right: Box::new(r), collation };
+                let eq = Expr::Compare {
+                    op: CmpOp::NullSafeEq,
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    collation,
+                };
                 if matches!(e, A::IsDistinctFrom(..)) {
-                    Expr::Unary { op: UnaryOp::Not, expr: Box::new(eq) }
+                    Expr::Unary {
+                        op: UnaryOp::Not,
+                        expr: Box::new(eq),
+                    }
                 } else {
                     eq
                 }
             }
-            A::InList { expr, list, negated } => {
+            A::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let x = self.bind_expr(expr, scope)?;
-                let list = list.iter().map(|i| self.bind_expr(i, scope)).collect::<Result<Vec<_>>>()?;
+                let list = list
+                    .iter()
+                    .map(|i| self.bind_expr(i, scope))
+                    .collect::<Result<Vec<_>>>()?;
                 let collation = self.collation_of(&x, scope);
-                Expr::InList { expr: Box::new(x), list, negated: *negated, collation }
+                Expr::InList {
+                    expr: Box::new(x),
+                    list,
+                    negated: *negated,
+                    collation,
+                }
             }
-            A::InSubquery { expr, subquery, negated } => {
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
                 let x = self.bind_expr(expr, scope)?;
                 let collation = self.collation_of(&x, scope);
                 let id = self.bind_subquery(subquery, scope, Some(1))?;
-                Expr::Subquery { id, kind: SubqueryKind::In { expr: Box::new(x), negated: *negated, collation } }
+                Expr::Subquery {
+                    id,
+                    kind: SubqueryKind::In {
+                        expr: Box::new(x),
+                        negated: *negated,
+                        collation,
+                    },
+                }
             }
             A::Exists { subquery, negated } => {
                 let id = self.bind_subquery(subquery, scope, None)?;
-                Expr::Subquery { id, kind: SubqueryKind::Exists { negated: *negated } }
+                Expr::Subquery {
+                    id,
+                    kind: SubqueryKind::Exists { negated: *negated },
+                }
             }
             A::Subquery(q) => {
                 let id = self.bind_subquery(q, scope, Some(1))?;
-                Expr::Subquery { id, kind: SubqueryKind::Scalar }
+                Expr::Subquery {
+                    id,
+                    kind: SubqueryKind::Scalar,
+                }
             }
-            A::Between { expr, negated, low, high } => {
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let x = self.bind_expr(expr, scope)?;
                 let collation = self.collation_of(&x, scope);
                 Expr::Between {
@@ -191,7 +276,20 @@ impl<'a> Binder<'a> {
                 }
             }
             A::BinaryOp { left, op, right } => self.bind_binary(left, op, right, scope)?,
-            A::Like { negated, expr, pattern, escape_char, .. } | A::ILike { negated, expr, pattern, escape_char, .. } => {
+            A::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                ..
+            }
+            | A::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => {
                 let x = self.bind_expr(expr, scope)?;
                 let p = self.bind_expr(pattern, scope)?;
                 let escape = match escape_char.as_deref() {
@@ -208,20 +306,44 @@ impl<'a> Binder<'a> {
                 if matches!(e, A::ILike { .. }) {
                     collation = Collation::Utf8mb4GeneralCi;
                 }
-                Expr::Like { expr: Box::new(x), pattern: Box::new(p), escape, negated: *negated, collation }
+                Expr::Like {
+                    expr: Box::new(x),
+                    pattern: Box::new(p),
+                    escape,
+                    negated: *negated,
+                    collation,
+                }
             }
-            A::RLike { .. } | A::SimilarTo { .. } => return Err(Error::NotSupported("REGEXP".into())),
+            A::RLike { .. } | A::SimilarTo { .. } => {
+                return Err(Error::NotSupported("REGEXP".into()))
+            }
             A::UnaryOp { op, expr } => self.bind_unary(op, expr, scope)?,
-            A::Cast { expr, data_type, .. } => {
+            A::Cast {
+                expr, data_type, ..
+            } => {
                 let to = datatype::cast_target(data_type)?;
-                Expr::Cast { expr: Box::new(self.bind_expr(expr, scope)?), to }
+                Expr::Cast {
+                    expr: Box::new(self.bind_expr(expr, scope)?),
+                    to,
+                }
             }
-            A::Convert { expr, data_type, charset, .. } => {
+            A::Convert {
+                expr,
+                data_type,
+                charset,
+                ..
+            } => {
                 let x = self.bind_expr(expr, scope)?;
                 match (data_type, charset) {
-                    (Some(t), _) => Expr::Cast { expr: Box::new(x), to: datatype::cast_target(t)? },
+                    (Some(t), _) => Expr::Cast {
+                        expr: Box::new(x),
+                        to: datatype::cast_target(t)?,
+                    },
                     // CONVERT(x USING cs): text stays text.
-                    (None, _) => Expr::Cast { expr: Box::new(x), to: crate::CastTarget::Char(None) },
+                    (None, _) => Expr::Cast {
+                        expr: Box::new(x),
+                        to: crate::CastTarget::Char(None),
+                    },
                 }
             }
             A::Collate { expr, collation } => {
@@ -233,10 +355,16 @@ impl<'a> Binder<'a> {
             }
             A::Ceil { expr, .. } => call(Func::Ceil, vec![self.bind_expr(expr, scope)?]),
             A::Floor { expr, .. } => call(Func::Floor, vec![self.bind_expr(expr, scope)?]),
-            A::Position { expr, r#in } => {
-                call(Func::Locate, vec![self.bind_expr(expr, scope)?, self.bind_expr(r#in, scope)?])
-            }
-            A::Substring { expr, substring_from, substring_for, .. } => {
+            A::Position { expr, r#in } => call(
+                Func::Locate,
+                vec![self.bind_expr(expr, scope)?, self.bind_expr(r#in, scope)?],
+            ),
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.bind_expr(expr, scope)?];
                 args.push(match substring_from {
                     Some(f) => self.bind_expr(f, scope)?,
@@ -247,7 +375,12 @@ impl<'a> Binder<'a> {
                 }
                 call(Func::Substring, args)
             }
-            A::Trim { trim_where, trim_what, expr, .. } => {
+            A::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                ..
+            } => {
                 let mut args = vec![self.bind_expr(expr, scope)?];
                 if let Some(w) = trim_what {
                     args.push(self.bind_expr(w, scope)?);
@@ -259,24 +392,55 @@ impl<'a> Binder<'a> {
                 };
                 call(func, args)
             }
-            A::Case { operand, conditions, else_result, .. } => {
-                let operand = operand.as_ref().map(|o| self.bind_expr(o, scope)).transpose()?;
-                let collation = operand.as_ref().map(|o| self.collation_of(o, scope)).unwrap_or_default();
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand
+                    .as_ref()
+                    .map(|o| self.bind_expr(o, scope))
+                    .transpose()?;
+                let collation = operand
+                    .as_ref()
+                    .map(|o| self.collation_of(o, scope))
+                    .unwrap_or_default();
                 let whens = conditions
                     .iter()
-                    .map(|w| Ok((self.bind_expr(&w.condition, scope)?, self.bind_expr(&w.result, scope)?)))
+                    .map(|w| {
+                        Ok((
+                            self.bind_expr(&w.condition, scope)?,
+                            self.bind_expr(&w.result, scope)?,
+                        ))
+                    })
                     .collect::<Result<Vec<_>>>()?;
-                let else_ = else_result.as_ref().map(|x| self.bind_expr(x, scope)).transpose()?;
-                Expr::Case { operand: operand.map(Box::new), whens, else_: else_.map(Box::new), collation }
+                let else_ = else_result
+                    .as_ref()
+                    .map(|x| self.bind_expr(x, scope))
+                    .transpose()?;
+                Expr::Case {
+                    operand: operand.map(Box::new),
+                    whens,
+                    else_: else_.map(Box::new),
+                    collation,
+                }
             }
             A::Function(f) => self.bind_function(f, scope)?,
             A::Tuple(items) if items.len() == 1 => self.bind_expr(&items[0], scope)?,
             A::Tuple(_) => return Err(Error::OperandColumns(1)),
-            A::Interval(_) => return Err(Error::NotSupported("INTERVAL outside DATE_ADD/DATE_SUB".into())),
+            A::Interval(_) => {
+                return Err(Error::NotSupported(
+                    "INTERVAL outside DATE_ADD/DATE_SUB".into(),
+                ))
+            }
             A::TypedString(ts) => {
                 // DATE '2024-01-01', TIMESTAMP '...'
                 let to = datatype::cast_target(&ts.data_type)?;
-                Expr::Cast { expr: Box::new(self.bind_value(&ts.value.value)?), to }
+                Expr::Cast {
+                    expr: Box::new(self.bind_value(&ts.value.value)?),
+                    to,
+                }
             }
             A::Extract { field, expr, .. } => {
                 let func = match field {
@@ -296,16 +460,20 @@ impl<'a> Binder<'a> {
         })
     }
 
-
     pub(crate) fn bind_value(&mut self, v: &ast::Value) -> Result<Expr> {
         use ast::Value as V;
         Ok(Expr::Literal(match v {
             V::Number(s, _) => number_literal(s)?,
-            V::SingleQuotedString(s) | V::DoubleQuotedString(s) | V::EscapedStringLiteral(s) | V::NationalStringLiteral(s) => {
-                Value::Str(s.clone())
-            }
+            V::SingleQuotedString(s)
+            | V::DoubleQuotedString(s)
+            | V::EscapedStringLiteral(s)
+            | V::NationalStringLiteral(s) => Value::Str(s.clone()),
             V::HexStringLiteral(h) => {
-                let h = if h.len() % 2 == 1 { format!("0{h}") } else { h.clone() };
+                let h = if h.len() % 2 == 1 {
+                    format!("0{h}")
+                } else {
+                    h.clone()
+                };
                 let bytes = (0..h.len())
                     .step_by(2)
                     .map(|i| u8::from_str_radix(&h[i..i + 2], 16))
@@ -328,30 +496,63 @@ impl<'a> Binder<'a> {
         }))
     }
 
-    fn bind_unary(&mut self, op: &ast::UnaryOperator, expr: &ast::Expr, scope: &Scope) -> Result<Expr> {
+    fn bind_unary(
+        &mut self,
+        op: &ast::UnaryOperator,
+        expr: &ast::Expr,
+        scope: &Scope,
+    ) -> Result<Expr> {
         use ast::UnaryOperator as U;
         let x = self.bind_expr(expr, scope)?;
         Ok(match op {
             U::Plus => x,
             U::Minus => match x {
                 Expr::Literal(Value::Int(i)) if i != i64::MIN => Expr::Literal(Value::Int(-i)),
-                Expr::Literal(Value::UInt(u)) if u == (i64::MAX as u64) + 1 => Expr::Literal(Value::Int(i64::MIN)),
+                Expr::Literal(Value::UInt(u)) if u == (i64::MAX as u64) + 1 => {
+                    Expr::Literal(Value::Int(i64::MIN))
+                }
                 Expr::Literal(Value::Decimal(d)) => Expr::Literal(Value::Decimal(-d)),
                 Expr::Literal(Value::Double(d)) => Expr::Literal(Value::Double(-d)),
-                x => Expr::Unary { op: UnaryOp::Neg, expr: Box::new(x) },
+                x => Expr::Unary {
+                    op: UnaryOp::Neg,
+                    expr: Box::new(x),
+                },
             },
-            U::Not | U::BangNot => Expr::Unary { op: UnaryOp::Not, expr: Box::new(x) },
-            U::BitwiseNot => Expr::Unary { op: UnaryOp::BitNot, expr: Box::new(x) },
+            U::Not | U::BangNot => Expr::Unary {
+                op: UnaryOp::Not,
+                expr: Box::new(x),
+            },
+            U::BitwiseNot => Expr::Unary {
+                op: UnaryOp::BitNot,
+                expr: Box::new(x),
+            },
             other => return Err(Error::NotSupported(format!("operator {other}"))),
         })
     }
 
-    fn bind_binary(&mut self, left: &ast::Expr, op: &ast::BinaryOperator, right: &ast::Expr, scope: &Scope) -> Result<Expr> {
+    fn bind_binary(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        scope: &Scope,
+    ) -> Result<Expr> {
         use ast::BinaryOperator as B;
         let l = self.bind_expr(left, scope)?;
         let r = self.bind_expr(right, scope)?;
-        let cmp = |op| -> Expr { Expr::Compare { op, left: Box::new(l.clone()), right: Box::new(r.clone()), collation: Collation::Utf8mb4Bin } };
-        let arith = |op| Expr::Binary { op, left: Box::new(l.clone()), right: Box::new(r.clone()) };
+        let cmp = |op| -> Expr {
+            Expr::Compare {
+                op,
+                left: Box::new(l.clone()),
+                right: Box::new(r.clone()),
+                collation: Collation::Utf8mb4Bin,
+            }
+        };
+        let arith = |op| Expr::Binary {
+            op,
+            left: Box::new(l.clone()),
+            right: Box::new(r.clone()),
+        };
         let mut out = match op {
             B::Plus => arith(BinaryOp::Plus),
             B::Minus => arith(BinaryOp::Minus),
@@ -374,14 +575,26 @@ impl<'a> Binder<'a> {
             B::Gt => cmp(CmpOp::Gt),
             B::GtEq => cmp(CmpOp::GtEq),
             B::Spaceship => cmp(CmpOp::NullSafeEq),
-            B::Arrow => Expr::Call { func: Func::JsonExtract, args: vec![l.clone(), r.clone()] },
+            B::Arrow => Expr::Call {
+                func: Func::JsonExtract,
+                args: vec![l.clone(), r.clone()],
+            },
             B::LongArrow => Expr::Call {
                 func: Func::JsonUnquote,
-                args: vec![Expr::Call { func: Func::JsonExtract, args: vec![l.clone(), r.clone()] }],
+                args: vec![Expr::Call {
+                    func: Func::JsonExtract,
+                    args: vec![l.clone(), r.clone()],
+                }],
             },
             other => return Err(Error::NotSupported(format!("operator {other}"))),
         };
-        if let Expr::Compare { collation, left, right, .. } = &mut out {
+        if let Expr::Compare {
+            collation,
+            left,
+            right,
+            ..
+        } = &mut out
+        {
             *collation = self.collation2(left, right, scope);
         }
         Ok(out)
@@ -391,7 +604,11 @@ impl<'a> Binder<'a> {
     /// (explicit beats coercible literals), else utf8mb4_bin.
     pub(crate) fn collation_of(&self, e: &Expr, scope: &Scope) -> Collation {
         match e {
-            Expr::Column(i) => scope.columns.get(*i).map(|c| c.collation).unwrap_or_default(),
+            Expr::Column(i) => scope
+                .columns
+                .get(*i)
+                .map(|c| c.collation)
+                .unwrap_or_default(),
             Expr::OuterColumn { depth, index } => self
                 .outer
                 .len()
@@ -400,9 +617,13 @@ impl<'a> Binder<'a> {
                 .and_then(|cols| cols.get(*index))
                 .map(|c| c.collation)
                 .unwrap_or_default(),
-            Expr::Call { func: Func::Lower | Func::Upper | Func::Trim | Func::Substring | Func::Concat, args } => {
-                args.first().map(|a| self.collation_of(a, scope)).unwrap_or_default()
-            }
+            Expr::Call {
+                func: Func::Lower | Func::Upper | Func::Trim | Func::Substring | Func::Concat,
+                args,
+            } => args
+                .first()
+                .map(|a| self.collation_of(a, scope))
+                .unwrap_or_default(),
             _ => Collation::default(),
         }
     }
@@ -425,7 +646,11 @@ impl<'a> Binder<'a> {
         let name = ident_name(parts.last().expect("non-empty"));
         let qualifier: Vec<&str> = parts[..parts.len() - 1].iter().map(ident_name).collect();
         if qualifier.is_empty() {
-            if let Some((_, e)) = scope.aliases.iter().find(|(a, _)| a.eq_ignore_ascii_case(name)) {
+            if let Some((_, e)) = scope
+                .aliases
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(name))
+            {
                 return Ok(e.clone());
             }
         }
@@ -442,8 +667,15 @@ impl<'a> Binder<'a> {
                 return Ok(Expr::OuterColumn { depth, index });
             }
         }
-        let shown = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
-        Err(Error::UnknownColumn { column: shown, context: scope.context.into() })
+        let shown = parts
+            .iter()
+            .map(|p| p.value.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        Err(Error::UnknownColumn {
+            column: shown,
+            context: scope.context.into(),
+        })
     }
 
     fn bind_variable(&mut self, parts: &[ast::Ident]) -> Result<Expr> {
@@ -453,11 +685,25 @@ impl<'a> Binder<'a> {
                 ("global", Some(n)) => (VarScope::Global, n.value.clone()),
                 ("session" | "local", Some(n)) => (VarScope::Session, n.value.clone()),
                 (_, None) => (VarScope::Default, rest.to_string()),
-                (_, Some(_)) => (VarScope::Default, parts.iter().map(|p| p.value.trim_start_matches('@')).collect::<Vec<_>>().join(".")),
+                (_, Some(_)) => (
+                    VarScope::Default,
+                    parts
+                        .iter()
+                        .map(|p| p.value.trim_start_matches('@'))
+                        .collect::<Vec<_>>()
+                        .join("."),
+                ),
             };
-            return Ok(Expr::SysVar { name: name.to_lowercase(), scope });
+            return Ok(Expr::SysVar {
+                name: name.to_lowercase(),
+                scope,
+            });
         }
-        let name = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
+        let name = parts
+            .iter()
+            .map(|p| p.value.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
         Ok(Expr::UserVar(name.trim_start_matches('@').to_lowercase()))
     }
 
@@ -465,18 +711,25 @@ impl<'a> Binder<'a> {
         match &f.args {
             FunctionArguments::None => Ok((vec![], false)),
             FunctionArguments::List(list) => {
-                let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let distinct = matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
                 let args = list
                     .args
                     .iter()
                     .map(|a| match a {
                         FunctionArg::Unnamed(x) => Ok(x),
-                        FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } => Ok(arg),
+                        FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } => {
+                            Ok(arg)
+                        }
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok((args, distinct))
             }
-            FunctionArguments::Subquery(_) => Err(Error::NotSupported("subquery as function argument".into())),
+            FunctionArguments::Subquery(_) => {
+                Err(Error::NotSupported("subquery as function argument".into()))
+            }
         }
     }
 
@@ -509,7 +762,11 @@ impl<'a> Binder<'a> {
             }
             return Ok(Expr::Literal(Value::Null));
         }
-        if matches!(upper.as_str(), "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE") && args.len() == 2 {
+        if matches!(
+            upper.as_str(),
+            "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE"
+        ) && args.len() == 2
+        {
             return self.bind_date_arith(&upper, &args, scope);
         }
         if upper == "TIMESTAMPDIFF" && args.len() == 3 {
@@ -539,32 +796,59 @@ impl<'a> Binder<'a> {
     }
 
     /// `DATE_ADD(d, INTERVAL n unit)` -> DateAdd(d, n, 'UNIT').
-    fn bind_date_arith(&mut self, upper: &str, args: &[&FunctionArgExpr], scope: &Scope) -> Result<Expr> {
-        let func = if upper.contains("ADD") { Func::DateAdd } else { Func::DateSub };
+    fn bind_date_arith(
+        &mut self,
+        upper: &str,
+        args: &[&FunctionArgExpr],
+        scope: &Scope,
+    ) -> Result<Expr> {
+        let func = if upper.contains("ADD") {
+            Func::DateAdd
+        } else {
+            Func::DateSub
+        };
         let date = self.bind_args(&args[..1], scope)?.remove(0);
         let (amount, unit) = match args[1] {
             FunctionArgExpr::Expr(ast::Expr::Interval(iv)) => {
-                let unit = iv.leading_field.as_ref().map(|f| f.to_string().to_uppercase()).unwrap_or_else(|| "DAY".into());
+                let unit = iv
+                    .leading_field
+                    .as_ref()
+                    .map(|f| f.to_string().to_uppercase())
+                    .unwrap_or_else(|| "DAY".into());
                 (self.bind_expr(&iv.value, scope)?, unit)
             }
             FunctionArgExpr::Expr(e) => (self.bind_expr(e, scope)?, "DAY".into()),
             _ => return Err(Error::WrongArguments(upper.into())),
         };
-        Ok(call(func, vec![date, amount, Expr::Literal(Value::Str(unit))]))
+        Ok(call(
+            func,
+            vec![date, amount, Expr::Literal(Value::Str(unit))],
+        ))
     }
 
     /// `VEC_EMBED_<M>(col, q)` -> `VEC_<M>(col, EMBED_TEXT(<col's model>, q [, search options]))`.
-    fn bind_vec_embed(&mut self, func: Func, target: Func, args: &[&FunctionArgExpr], scope: &Scope) -> Result<Expr> {
+    fn bind_vec_embed(
+        &mut self,
+        func: Func,
+        target: Func,
+        args: &[&FunctionArgExpr],
+        scope: &Scope,
+    ) -> Result<Expr> {
         let bound = self.bind_args(args, scope)?;
         let col = &bound[0];
         let column = match col {
             Expr::Column(i) => scope.columns.get(*i),
-            Expr::OuterColumn { depth, index } => {
-                self.outer.len().checked_sub(*depth).and_then(|d| self.outer.get(d)).and_then(|c| c.get(*index))
-            }
+            Expr::OuterColumn { depth, index } => self
+                .outer
+                .len()
+                .checked_sub(*depth)
+                .and_then(|d| self.outer.get(d))
+                .and_then(|c| c.get(*index)),
             _ => None,
         };
-        let Some(Generated::Embed { model, options, .. }) = column.and_then(|c| c.generated.clone()) else {
+        let Some(Generated::Embed { model, options, .. }) =
+            column.and_then(|c| c.generated.clone())
+        else {
             let got = match (args[0], column) {
                 (_, Some(c)) => c.name.clone(),
                 (FunctionArgExpr::Expr(e), None) => e.to_string(),
@@ -576,10 +860,23 @@ impl<'a> Binder<'a> {
             )));
         };
         let mut embed_args = vec![Expr::Literal(Value::Str(model)), bound[1].clone()];
-        if let Some(opts) = options.as_deref().filter(|o| !o.trim().is_empty()).and_then(search_options) {
+        if let Some(opts) = options
+            .as_deref()
+            .filter(|o| !o.trim().is_empty())
+            .and_then(search_options)
+        {
             embed_args.push(Expr::Literal(Value::Str(opts)));
         }
-        Ok(Expr::Call { func: target, args: vec![col.clone(), Expr::Call { func: Func::EmbedText, args: embed_args }] })
+        Ok(Expr::Call {
+            func: target,
+            args: vec![
+                col.clone(),
+                Expr::Call {
+                    func: Func::EmbedText,
+                    args: embed_args,
+                },
+            ],
+        })
     }
 
     fn bind_aggregate(
@@ -596,7 +893,14 @@ impl<'a> Binder<'a> {
         let arg = match args {
             [] if func == AggFunc::Count => None,
             [FunctionArgExpr::Wildcard] if func == AggFunc::Count => None,
-            [FunctionArgExpr::Expr(e)] => Some(self.bind_expr(e, &Scope { aggregates: None, windows: None, ..scope.clone_shallow() })?),
+            [FunctionArgExpr::Expr(e)] => Some(self.bind_expr(
+                e,
+                &Scope {
+                    aggregates: None,
+                    windows: None,
+                    ..scope.clone_shallow()
+                },
+            )?),
             [FunctionArgExpr::Expr(first), rest @ ..] if func == AggFunc::GroupConcat => {
                 // GROUP_CONCAT(a, b, ...) concatenates its arguments.
                 let mut all = vec![self.bind_expr(first, scope)?];
@@ -605,27 +909,41 @@ impl<'a> Binder<'a> {
                         all.push(self.bind_expr(e, scope)?);
                     }
                 }
-                Some(Expr::Call { func: Func::Concat, args: all })
+                Some(Expr::Call {
+                    func: Func::Concat,
+                    args: all,
+                })
             }
             _ => return Err(Error::WrongArgCount(function_name(f).to_lowercase())),
         };
         let separator = match &f.args {
-            FunctionArguments::List(l) => l
-                .clauses
-                .iter()
-                .find_map(|c| match c {
-                    ast::FunctionArgumentClause::Separator(v) => match &v.value {
-                        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Some(s.clone()),
+            FunctionArguments::List(l) => {
+                l.clauses
+                    .iter()
+                    .find_map(|c| match c {
+                        ast::FunctionArgumentClause::Separator(v) => match &v.value {
+                            ast::Value::SingleQuotedString(s)
+                            | ast::Value::DoubleQuotedString(s) => Some(s.clone()),
+                            _ => None,
+                        },
                         _ => None,
-                    },
-                    _ => None,
-                })
-                .unwrap_or_else(|| ",".into()),
+                    })
+                    .unwrap_or_else(|| ",".into())
+            }
             _ => ",".into(),
         };
-        let arg_type = arg.as_ref().map(|a| self.expr_type(a, scope)).unwrap_or(DataType::Null);
+        let arg_type = arg
+            .as_ref()
+            .map(|a| self.expr_type(a, scope))
+            .unwrap_or(DataType::Null);
         let data_type = agg_type(func, &arg_type);
-        let call = AggCall { func, arg, distinct, separator, data_type };
+        let call = AggCall {
+            func,
+            arg,
+            distinct,
+            separator,
+            data_type,
+        };
         let mut aggs = collector.borrow_mut();
         let idx = match aggs.iter().position(|a| *a == call) {
             Some(i) => i,
@@ -667,7 +985,10 @@ impl<'a> Binder<'a> {
                 None => return Err(Error::UnknownFunction(other.to_lowercase())),
             },
         };
-        let inner = Scope { windows: None, ..scope.clone_shallow() };
+        let inner = Scope {
+            windows: None,
+            ..scope.clone_shallow()
+        };
         let args = args
             .iter()
             .filter_map(|a| match a {
@@ -675,29 +996,56 @@ impl<'a> Binder<'a> {
                 _ => None,
             })
             .collect::<Result<Vec<_>>>()?;
-        let partition_by = spec.partition_by.iter().map(|e| self.bind_expr(e, &inner)).collect::<Result<Vec<_>>>()?;
+        let partition_by = spec
+            .partition_by
+            .iter()
+            .map(|e| self.bind_expr(e, &inner))
+            .collect::<Result<Vec<_>>>()?;
         let mut order_by = Vec::new();
         for o in &spec.order_by {
             let expr = self.bind_expr(&o.expr, &inner)?;
             let collation = self.collation_of(&expr, &inner);
-            order_by.push(SortKey { expr, desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)), collation });
+            order_by.push(SortKey {
+                expr,
+                desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)),
+                collation,
+            });
         }
         let data_type = match &func {
-            WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => {
-                DataType::Int { width: tiembed_types::IntWidth::Big, unsigned: false }
-            }
-            WindowFunc::Aggregate(a) => {
-                agg_type(*a, &args.first().map(|x| self.expr_type(x, &inner)).unwrap_or(DataType::Null))
-            }
-            _ => args.first().map(|x| self.expr_type(x, &inner)).unwrap_or(DataType::Null),
+            WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => DataType::Int {
+                width: tiembed_types::IntWidth::Big,
+                unsigned: false,
+            },
+            WindowFunc::Aggregate(a) => agg_type(
+                *a,
+                &args
+                    .first()
+                    .map(|x| self.expr_type(x, &inner))
+                    .unwrap_or(DataType::Null),
+            ),
+            _ => args
+                .first()
+                .map(|x| self.expr_type(x, &inner))
+                .unwrap_or(DataType::Null),
         };
         let mut wins = collector.borrow_mut();
-        wins.push(WindowCall { func, args, partition_by, order_by, data_type });
+        wins.push(WindowCall {
+            func,
+            args,
+            partition_by,
+            order_by,
+            data_type,
+        });
         Ok(Expr::Column(WIN_BASE + wins.len() - 1))
     }
 
     /// Binds a subquery with `scope` as its enclosing row; returns its id.
-    pub(crate) fn bind_subquery(&mut self, q: &ast::Query, scope: &Scope, columns: Option<usize>) -> Result<usize> {
+    pub(crate) fn bind_subquery(
+        &mut self,
+        q: &ast::Query,
+        scope: &Scope,
+        columns: Option<usize>,
+    ) -> Result<usize> {
         self.outer.push(scope.columns.to_vec());
         self.correlated_depths.push(false);
         let plan = self.bind_query_plan(q);
@@ -709,7 +1057,8 @@ impl<'a> Binder<'a> {
                 return Err(Error::OperandColumns(n));
             }
         }
-        self.subqueries.push(crate::plan::SubqueryPlan { plan, correlated });
+        self.subqueries
+            .push(crate::plan::SubqueryPlan { plan, correlated });
         Ok(self.subqueries.len() - 1)
     }
 
@@ -718,7 +1067,10 @@ impl<'a> Binder<'a> {
         let types: Vec<DataType> = scope.columns.iter().map(|c| c.data_type.clone()).collect();
         match e {
             Expr::Column(i) if *i < types.len() => types[*i].clone(),
-            Expr::Subquery { id, kind: crate::SubqueryKind::Scalar } => self
+            Expr::Subquery {
+                id,
+                kind: crate::SubqueryKind::Scalar,
+            } => self
                 .subqueries
                 .get(*id)
                 .and_then(|s| s.plan.columns().first().map(|c| c.data_type.clone()))
@@ -746,15 +1098,30 @@ impl<'c> Scope<'c> {
 pub(crate) fn agg_type(func: AggFunc, arg: &DataType) -> DataType {
     use tiembed_types::IntWidth;
     match func {
-        AggFunc::Count | AggFunc::BitAnd | AggFunc::BitOr => DataType::Int { width: IntWidth::Big, unsigned: func != AggFunc::Count },
+        AggFunc::Count | AggFunc::BitAnd | AggFunc::BitOr => DataType::Int {
+            width: IntWidth::Big,
+            unsigned: func != AggFunc::Count,
+        },
         AggFunc::Sum => match arg {
-            DataType::Int { .. } | DataType::Bool => DataType::Decimal { precision: 65, scale: 0 },
-            DataType::Decimal { scale, .. } => DataType::Decimal { precision: 65, scale: *scale },
+            DataType::Int { .. } | DataType::Bool => DataType::Decimal {
+                precision: 65,
+                scale: 0,
+            },
+            DataType::Decimal { scale, .. } => DataType::Decimal {
+                precision: 65,
+                scale: *scale,
+            },
             _ => DataType::Double,
         },
         AggFunc::Avg => match arg {
-            DataType::Int { .. } | DataType::Bool => DataType::Decimal { precision: 65, scale: 4 },
-            DataType::Decimal { scale, .. } => DataType::Decimal { precision: 65, scale: (*scale + 4).min(30) },
+            DataType::Int { .. } | DataType::Bool => DataType::Decimal {
+                precision: 65,
+                scale: 4,
+            },
+            DataType::Decimal { scale, .. } => DataType::Decimal {
+                precision: 65,
+                scale: (*scale + 4).min(30),
+            },
             _ => DataType::Double,
         },
         AggFunc::StdDev | AggFunc::Variance => DataType::Double,
@@ -764,7 +1131,12 @@ pub(crate) fn agg_type(func: AggFunc, arg: &DataType) -> DataType {
 }
 
 /// Finds `name` (optionally qualified) among `columns`; ambiguity is 1052.
-pub(crate) fn find_column(columns: &[Column], qualifier: &[&str], name: &str, context: &str) -> Result<Option<usize>> {
+pub(crate) fn find_column(
+    columns: &[Column],
+    qualifier: &[&str],
+    name: &str,
+    context: &str,
+) -> Result<Option<usize>> {
     let mut found: Option<usize> = None;
     for (i, c) in columns.iter().enumerate() {
         if !c.name.eq_ignore_ascii_case(name) {
@@ -772,9 +1144,15 @@ pub(crate) fn find_column(columns: &[Column], qualifier: &[&str], name: &str, co
         }
         let ok = match qualifier {
             [] => !c.hidden,
-            [t] => c.qualifier.as_deref().is_some_and(|q| q.eq_ignore_ascii_case(t)),
+            [t] => c
+                .qualifier
+                .as_deref()
+                .is_some_and(|q| q.eq_ignore_ascii_case(t)),
             [d, t] => {
-                c.qualifier.as_deref().is_some_and(|q| q.eq_ignore_ascii_case(t)) && c.db.eq_ignore_ascii_case(d)
+                c.qualifier
+                    .as_deref()
+                    .is_some_and(|q| q.eq_ignore_ascii_case(t))
+                    && c.db.eq_ignore_ascii_case(d)
             }
             _ => false,
         };
@@ -782,7 +1160,10 @@ pub(crate) fn find_column(columns: &[Column], qualifier: &[&str], name: &str, co
             continue;
         }
         if found.is_some() {
-            return Err(Error::AmbiguousColumn { column: name.to_string(), context: context.to_string() });
+            return Err(Error::AmbiguousColumn {
+                column: name.to_string(),
+                context: context.to_string(),
+            });
         }
         found = Some(i);
     }

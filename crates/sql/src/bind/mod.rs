@@ -46,7 +46,14 @@ pub(crate) struct Binder<'a> {
 
 impl<'a> Binder<'a> {
     pub fn new(ctx: &'a BindContext<'a>) -> Binder<'a> {
-        Binder { ctx, subqueries: Vec::new(), param_count: 0, outer: Vec::new(), correlated_depths: Vec::new(), ctes: Vec::new() }
+        Binder {
+            ctx,
+            subqueries: Vec::new(),
+            param_count: 0,
+            outer: Vec::new(),
+            correlated_depths: Vec::new(),
+            ctes: Vec::new(),
+        }
     }
 
     fn find_cte(&self, name: &str) -> Option<&Cte> {
@@ -67,10 +74,16 @@ pub(crate) fn object_parts(name: &sqlparser::ast::ObjectName) -> Vec<String> {
 }
 
 /// Resolves a table name to (db, table).
-pub fn table_name(name: &sqlparser::ast::ObjectName, current_db: Option<&str>) -> Result<(String, String)> {
+pub fn table_name(
+    name: &sqlparser::ast::ObjectName,
+    current_db: Option<&str>,
+) -> Result<(String, String)> {
     let parts = object_parts(name);
     match parts.as_slice() {
-        [t] => Ok((current_db.ok_or(Error::NoDatabaseSelected)?.to_string(), t.clone())),
+        [t] => Ok((
+            current_db.ok_or(Error::NoDatabaseSelected)?.to_string(),
+            t.clone(),
+        )),
         [d, t] => Ok((d.clone(), t.clone())),
         _ => Err(Error::other(format!("Incorrect table name '{name}'"))),
     }

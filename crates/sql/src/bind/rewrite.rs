@@ -14,50 +14,116 @@ pub(crate) fn transform(e: &Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> E
         return r;
     }
     match e {
-        Expr::Literal(_) | Expr::Column(_) | Expr::OuterColumn { .. } | Expr::Param(_) | Expr::UserVar(_) | Expr::SysVar { .. } => {
-            e.clone()
-        }
-        Expr::Unary { op, expr } => Expr::Unary { op: *op, expr: Box::new(transform(expr, f)) },
-        Expr::Binary { op, left, right } => Expr::Binary { op: *op, left: Box::new(transform(left, f)), right: Box::new(transform(right, f)) },
-        Expr::Compare { op, left, right, collation } => {
-            Expr::Compare { op: *op, left: Box::new(transform(left, f)), right: Box::new(transform(right, f)), collation: *collation }
-        }
-        Expr::IsNull { expr, negated } => Expr::IsNull { expr: Box::new(transform(expr, f)), negated: *negated },
-        Expr::IsBool { expr, value, negated } => Expr::IsBool { expr: Box::new(transform(expr, f)), value: *value, negated: *negated },
-        Expr::Between { expr, low, high, negated, collation } => Expr::Between {
+        Expr::Literal(_)
+        | Expr::Column(_)
+        | Expr::OuterColumn { .. }
+        | Expr::Param(_)
+        | Expr::UserVar(_)
+        | Expr::SysVar { .. } => e.clone(),
+        Expr::Unary { op, expr } => Expr::Unary {
+            op: *op,
+            expr: Box::new(transform(expr, f)),
+        },
+        Expr::Binary { op, left, right } => Expr::Binary {
+            op: *op,
+            left: Box::new(transform(left, f)),
+            right: Box::new(transform(right, f)),
+        },
+        Expr::Compare {
+            op,
+            left,
+            right,
+            collation,
+        } => Expr::Compare {
+            op: *op,
+            left: Box::new(transform(left, f)),
+            right: Box::new(transform(right, f)),
+            collation: *collation,
+        },
+        Expr::IsNull { expr, negated } => Expr::IsNull {
+            expr: Box::new(transform(expr, f)),
+            negated: *negated,
+        },
+        Expr::IsBool {
+            expr,
+            value,
+            negated,
+        } => Expr::IsBool {
+            expr: Box::new(transform(expr, f)),
+            value: *value,
+            negated: *negated,
+        },
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+            collation,
+        } => Expr::Between {
             expr: Box::new(transform(expr, f)),
             low: Box::new(transform(low, f)),
             high: Box::new(transform(high, f)),
             negated: *negated,
             collation: *collation,
         },
-        Expr::InList { expr, list, negated, collation } => Expr::InList {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+            collation,
+        } => Expr::InList {
             expr: Box::new(transform(expr, f)),
             list: list.iter().map(|x| transform(x, f)).collect(),
             negated: *negated,
             collation: *collation,
         },
-        Expr::Like { expr, pattern, escape, negated, collation } => Expr::Like {
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            negated,
+            collation,
+        } => Expr::Like {
             expr: Box::new(transform(expr, f)),
             pattern: Box::new(transform(pattern, f)),
             escape: *escape,
             negated: *negated,
             collation: *collation,
         },
-        Expr::Case { operand, whens, else_, collation } => Expr::Case {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+            collation,
+        } => Expr::Case {
             operand: operand.as_ref().map(|o| Box::new(transform(o, f))),
-            whens: whens.iter().map(|(a, b)| (transform(a, f), transform(b, f))).collect(),
+            whens: whens
+                .iter()
+                .map(|(a, b)| (transform(a, f), transform(b, f)))
+                .collect(),
             else_: else_.as_ref().map(|x| Box::new(transform(x, f))),
             collation: *collation,
         },
-        Expr::Cast { expr, to } => Expr::Cast { expr: Box::new(transform(expr, f)), to: to.clone() },
-        Expr::Call { func, args } => Expr::Call { func: *func, args: args.iter().map(|x| transform(x, f)).collect() },
+        Expr::Cast { expr, to } => Expr::Cast {
+            expr: Box::new(transform(expr, f)),
+            to: to.clone(),
+        },
+        Expr::Call { func, args } => Expr::Call {
+            func: *func,
+            args: args.iter().map(|x| transform(x, f)).collect(),
+        },
         Expr::Subquery { id, kind } => Expr::Subquery {
             id: *id,
             kind: match kind {
-                SubqueryKind::In { expr, negated, collation } => {
-                    SubqueryKind::In { expr: Box::new(transform(expr, f)), negated: *negated, collation: *collation }
-                }
+                SubqueryKind::In {
+                    expr,
+                    negated,
+                    collation,
+                } => SubqueryKind::In {
+                    expr: Box::new(transform(expr, f)),
+                    negated: *negated,
+                    collation: *collation,
+                },
                 other => other.clone(),
             },
         },
@@ -77,7 +143,9 @@ pub(crate) fn is_constant(e: &Expr) -> bool {
     let mut constant = true;
     visit(e, &mut |x| match x {
         Expr::Column(_) | Expr::OuterColumn { .. } | Expr::Subquery { .. } => constant = false,
-        Expr::Call { func, .. } if func.is_volatile() && *func != crate::Func::EmbedText => constant = false,
+        Expr::Call { func, .. } if func.is_volatile() && *func != crate::Func::EmbedText => {
+            constant = false
+        }
         _ => {}
     });
     constant
@@ -93,7 +161,9 @@ pub(crate) fn over_aggregate(e: &Expr, group_by: &[Expr], aggs: &mut Vec<AggCall
             return Some(Expr::Column(j));
         }
         match x {
-            Expr::Column(i) if *i >= AGG_BASE && *i < WIN_BASE => Some(Expr::Column(ngroups + (i - AGG_BASE))),
+            Expr::Column(i) if *i >= AGG_BASE && *i < WIN_BASE => {
+                Some(Expr::Column(ngroups + (i - AGG_BASE)))
+            }
             Expr::Column(i) if *i >= WIN_BASE => Some(x.clone()),
             Expr::Column(_) => {
                 let call = AggCall {
@@ -145,7 +215,11 @@ pub(crate) fn through_projection(e: &Expr, projected: &mut Vec<Expr>) -> Expr {
 /// The conjuncts of an AND tree.
 pub(crate) fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match e {
-        Expr::Binary { op: crate::BinaryOp::And, left, right } => {
+        Expr::Binary {
+            op: crate::BinaryOp::And,
+            left,
+            right,
+        } => {
             let mut v = conjuncts(left);
             v.extend(conjuncts(right));
             v
@@ -156,9 +230,17 @@ pub(crate) fn conjuncts(e: &Expr) -> Vec<&Expr> {
 
 /// `col = const` (either side) on slot `col`: the constant.
 fn equality_on(e: &Expr, col: usize) -> Option<&Expr> {
-    if let Expr::Compare { op: CmpOp::Eq | CmpOp::NullSafeEq, left, right, .. } = e {
+    if let Expr::Compare {
+        op: CmpOp::Eq | CmpOp::NullSafeEq,
+        left,
+        right,
+        ..
+    } = e
+    {
         match (left.as_ref(), right.as_ref()) {
-            (Expr::Column(c), k) | (k, Expr::Column(c)) if *c == col && is_constant(k) => return Some(k),
+            (Expr::Column(c), k) | (k, Expr::Column(c)) if *c == col && is_constant(k) => {
+                return Some(k)
+            }
             _ => {}
         }
     }
@@ -181,9 +263,19 @@ pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
             }
             if let [s] = slots.as_slice() {
                 for p in &parts {
-                    if let Expr::InList { expr, list, negated: false, .. } = p {
-                        if matches!(expr.as_ref(), Expr::Column(c) if c == s) && list.iter().all(is_constant) {
-                            return Access::PrimaryKey(list.iter().map(|v| vec![v.clone()]).collect());
+                    if let Expr::InList {
+                        expr,
+                        list,
+                        negated: false,
+                        ..
+                    } = p
+                    {
+                        if matches!(expr.as_ref(), Expr::Column(c) if c == s)
+                            && list.iter().all(is_constant)
+                        {
+                            return Access::PrimaryKey(
+                                list.iter().map(|v| vec![v.clone()]).collect(),
+                            );
                         }
                     }
                 }
@@ -205,7 +297,9 @@ pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
         let full_unique = idx.kind == IndexKind::Unique && values.len() == idx.columns.len();
         let better = match &best {
             None => !values.is_empty(),
-            Some((_, bv, bu)) => (full_unique && !bu) || (full_unique == *bu && values.len() > bv.len()),
+            Some((_, bv, bu)) => {
+                (full_unique && !bu) || (full_unique == *bu && values.len() > bv.len())
+            }
         };
         if better {
             best = Some((idx.name.clone(), values, full_unique));

@@ -17,7 +17,11 @@ use tiembed_types::{Error, Result, Value};
 pub fn bind_query(ctx: &BindContext, q: &ast::Query) -> Result<QueryPlan> {
     let mut b = Binder::new(ctx);
     let plan = b.bind_query_plan(q)?;
-    Ok(QueryPlan { plan, subqueries: b.subqueries, param_count: b.param_count })
+    Ok(QueryPlan {
+        plan,
+        subqueries: b.subqueries,
+        param_count: b.param_count,
+    })
 }
 
 /// A bound select-list item.
@@ -29,7 +33,9 @@ struct Item {
 fn limit_value(e: &ast::Expr) -> Result<u64> {
     match e {
         ast::Expr::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => n.parse::<u64>().map_err(|_| Error::WrongArguments("LIMIT".into())),
+            ast::Value::Number(n, _) => n
+                .parse::<u64>()
+                .map_err(|_| Error::WrongArguments("LIMIT".into())),
             _ => Err(Error::WrongArguments("LIMIT".into())),
         },
         _ => Err(Error::NotSupported("non-constant LIMIT".into())),
@@ -41,15 +47,24 @@ fn limits(q: &ast::Query) -> Result<(Option<u64>, u64)> {
         None => Ok((None, 0)),
         Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => Ok((
             limit.as_ref().map(limit_value).transpose()?,
-            offset.as_ref().map(|o| limit_value(&o.value)).transpose()?.unwrap_or(0),
+            offset
+                .as_ref()
+                .map(|o| limit_value(&o.value))
+                .transpose()?
+                .unwrap_or(0),
         )),
-        Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => Ok((Some(limit_value(limit)?), limit_value(offset)?)),
+        Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+            Ok((Some(limit_value(limit)?), limit_value(offset)?))
+        }
     }
 }
 
 fn order_exprs(q: &ast::Query) -> Vec<ast::OrderByExpr> {
     match &q.order_by {
-        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(v), .. }) => v.clone(),
+        Some(ast::OrderBy {
+            kind: ast::OrderByKind::Expressions(v),
+            ..
+        }) => v.clone(),
         _ => Vec::new(),
     }
 }
@@ -74,7 +89,11 @@ fn wrap_limit(plan: Plan, limit: Option<u64>, offset: u64) -> Plan {
     if limit.is_none() && offset == 0 {
         plan
     } else {
-        Plan::Limit { input: Box::new(plan), limit, offset }
+        Plan::Limit {
+            input: Box::new(plan),
+            limit,
+            offset,
+        }
     }
 }
 
@@ -82,7 +101,9 @@ impl<'a> Binder<'a> {
     pub(crate) fn bind_query_plan(&mut self, q: &ast::Query) -> Result<Plan> {
         let pushed = if let Some(with) = &q.with {
             if with.recursive {
-                return Err(Error::NotSupported("recursive common table expressions".into()));
+                return Err(Error::NotSupported(
+                    "recursive common table expressions".into(),
+                ));
             }
             self.ctes.push(HashMap::new());
             for cte in &with.cte_tables {
@@ -94,10 +115,21 @@ impl<'a> Binder<'a> {
                     }
                 };
                 let name = cte.alias.name.value.clone();
-                let names: Vec<String> = cte.alias.columns.iter().map(|c| c.name.value.clone()).collect();
+                let names: Vec<String> = cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| c.name.value.clone())
+                    .collect();
                 let columns = relabel(plan.columns(), &name, &names);
-                let plan = Plan::Rename { input: Box::new(plan), columns };
-                self.ctes.last_mut().expect("pushed").insert(name.to_lowercase(), Cte { plan });
+                let plan = Plan::Rename {
+                    input: Box::new(plan),
+                    columns,
+                };
+                self.ctes
+                    .last_mut()
+                    .expect("pushed")
+                    .insert(name.to_lowercase(), Cte { plan });
             }
             true
         } else {
@@ -136,7 +168,12 @@ impl<'a> Binder<'a> {
             SetExpr::Select(s) => self.bind_select(s, &[], None, 0),
             SetExpr::Query(q) => self.bind_query_plan(q),
             SetExpr::Values(v) => self.bind_values(v),
-            SetExpr::SetOperation { left, op, set_quantifier, right } => {
+            SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
                 if *op != ast::SetOperator::Union {
                     return Err(Error::NotSupported(format!("{op}")));
                 }
@@ -144,12 +181,17 @@ impl<'a> Binder<'a> {
                 let l = self.bind_set_expr(left)?;
                 let r = self.bind_set_expr(right)?;
                 if l.columns().len() != r.columns().len() {
-                    return Err(Error::other("The used SELECT statements have a different number of columns"));
+                    return Err(Error::other(
+                        "The used SELECT statements have a different number of columns",
+                    ));
                 }
                 let mut columns: Vec<Column> = l
                     .columns()
                     .iter()
-                    .map(|c| Column { qualifier: None, ..c.clone() })
+                    .map(|c| Column {
+                        qualifier: None,
+                        ..c.clone()
+                    })
                     .collect();
                 for (c, rc) in columns.iter_mut().zip(r.columns()) {
                     c.nullable |= rc.nullable;
@@ -162,11 +204,19 @@ impl<'a> Binder<'a> {
                 let mut inputs = Vec::new();
                 for side in [l, r] {
                     match side {
-                        Plan::Union { inputs: inner, all: a, .. } if a == all => inputs.extend(inner),
+                        Plan::Union {
+                            inputs: inner,
+                            all: a,
+                            ..
+                        } if a == all => inputs.extend(inner),
                         p => inputs.push(p),
                     }
                 }
-                Ok(Plan::Union { inputs, all, columns })
+                Ok(Plan::Union {
+                    inputs,
+                    all,
+                    columns,
+                })
             }
             other => Err(Error::NotSupported(format!("query {other}"))),
         }
@@ -177,7 +227,11 @@ impl<'a> Binder<'a> {
         let scope = Scope::plain(&scope_cols);
         let mut rows = Vec::new();
         for row in &v.rows {
-            rows.push(row.iter().map(|e| self.bind_expr(e, &scope)).collect::<Result<Vec<_>>>()?);
+            rows.push(
+                row.iter()
+                    .map(|e| self.bind_expr(e, &scope))
+                    .collect::<Result<Vec<_>>>()?,
+            );
         }
         let width = rows.first().map(|r| r.len()).unwrap_or(0);
         let columns = (0..width)
@@ -190,10 +244,23 @@ impl<'a> Binder<'a> {
     }
 
     /// ORDER BY / LIMIT over a finished query's output columns (UNION, parenthesised queries).
-    fn order_and_limit_output(&mut self, plan: Plan, order: &[ast::OrderByExpr], limit: Option<u64>, offset: u64) -> Result<Plan> {
+    fn order_and_limit_output(
+        &mut self,
+        plan: Plan,
+        order: &[ast::OrderByExpr],
+        limit: Option<u64>,
+        offset: u64,
+    ) -> Result<Plan> {
         let mut plan = plan;
         if !order.is_empty() {
-            let cols = plan.columns().iter().map(|c| Column { qualifier: None, ..c.clone() }).collect::<Vec<_>>();
+            let cols = plan
+                .columns()
+                .iter()
+                .map(|c| Column {
+                    qualifier: None,
+                    ..c.clone()
+                })
+                .collect::<Vec<_>>();
             let scope = Scope::plain(&cols).with_context("order clause");
             let mut keys = Vec::new();
             for o in order {
@@ -201,16 +268,26 @@ impl<'a> Binder<'a> {
                     ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                         let k = limit_value(&o.expr)? as usize;
                         if k == 0 || k > cols.len() {
-                            return Err(Error::UnknownColumn { column: k.to_string(), context: "order clause".into() });
+                            return Err(Error::UnknownColumn {
+                                column: k.to_string(),
+                                context: "order clause".into(),
+                            });
                         }
                         Expr::Column(k - 1)
                     }
                     e => self.bind_expr(e, &scope)?,
                 };
                 let collation = self.collation_of(&expr, &scope);
-                keys.push(SortKey { expr, desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)), collation });
+                keys.push(SortKey {
+                    expr,
+                    desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)),
+                    collation,
+                });
             }
-            plan = Plan::Sort { input: Box::new(plan), keys };
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys,
+            };
         }
         Ok(wrap_limit(plan, limit, offset))
     }
@@ -246,58 +323,91 @@ impl<'a> Binder<'a> {
         Ok(plan)
     }
 
-    fn bind_join(&mut self, left: Plan, right: Plan, kind: JoinKind, constraint: &ast::JoinConstraint, swap: bool) -> Result<Plan> {
+    fn bind_join(
+        &mut self,
+        left: Plan,
+        right: Plan,
+        kind: JoinKind,
+        constraint: &ast::JoinConstraint,
+        swap: bool,
+    ) -> Result<Plan> {
         // Columns as the query sees them: left then right.
         let mut columns: Vec<Column> = left.columns().to_vec();
         columns.extend(right.columns().iter().cloned());
         let nleft = left.columns().len();
         let using: Vec<String> = match constraint {
-            ast::JoinConstraint::Using(names) => names.iter().map(|n| object_parts(n).pop().unwrap_or_default()).collect(),
+            ast::JoinConstraint::Using(names) => names
+                .iter()
+                .map(|n| object_parts(n).pop().unwrap_or_default())
+                .collect(),
             ast::JoinConstraint::Natural => left
                 .columns()
                 .iter()
-                .filter(|c| !c.hidden && right.columns().iter().any(|r| !r.hidden && r.name.eq_ignore_ascii_case(&c.name)))
+                .filter(|c| {
+                    !c.hidden
+                        && right
+                            .columns()
+                            .iter()
+                            .any(|r| !r.hidden && r.name.eq_ignore_ascii_case(&c.name))
+                })
                 .map(|c| c.name.clone())
                 .collect(),
             _ => Vec::new(),
         };
-        let on = match constraint {
-            ast::JoinConstraint::On(e) => {
-                let scope = Scope::plain(&columns).with_context("on clause");
-                Some(self.bind_expr(e, &scope)?)
-            }
-            ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural => {
-                let mut cond: Option<Expr> = None;
-                for name in &using {
-                    let l = find_column(&columns[..nleft], &[], name, "from clause")?
-                        .ok_or_else(|| Error::UnknownColumn { column: name.clone(), context: "from clause".into() })?;
-                    let r = find_column(&columns[nleft..], &[], name, "from clause")?
-                        .ok_or_else(|| Error::UnknownColumn { column: name.clone(), context: "from clause".into() })?;
-                    // The coalesced column is the left one; the right is reachable only qualified.
-                    let hide = if swap { l } else { nleft + r };
-                    columns[hide].hidden = true;
-                    let eq = Expr::Compare {
-                        op: crate::CmpOp::Eq,
-                        left: Box::new(Expr::Column(l)),
-                        right: Box::new(Expr::Column(nleft + r)),
-                        collation: columns[l].collation,
-                    };
-                    cond = Some(match cond {
-                        None => eq,
-                        Some(c) => Expr::Binary { op: BinaryOp::And, left: Box::new(c), right: Box::new(eq) },
-                    });
+        let on =
+            match constraint {
+                ast::JoinConstraint::On(e) => {
+                    let scope = Scope::plain(&columns).with_context("on clause");
+                    Some(self.bind_expr(e, &scope)?)
                 }
-                cond
-            }
-            ast::JoinConstraint::None => None,
-        };
+                ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural => {
+                    let mut cond: Option<Expr> = None;
+                    for name in &using {
+                        let l = find_column(&columns[..nleft], &[], name, "from clause")?
+                            .ok_or_else(|| Error::UnknownColumn {
+                                column: name.clone(),
+                                context: "from clause".into(),
+                            })?;
+                        let r = find_column(&columns[nleft..], &[], name, "from clause")?
+                            .ok_or_else(|| Error::UnknownColumn {
+                                column: name.clone(),
+                                context: "from clause".into(),
+                            })?;
+                        // The coalesced column is the left one; the right is reachable only qualified.
+                        let hide = if swap { l } else { nleft + r };
+                        columns[hide].hidden = true;
+                        let eq = Expr::Compare {
+                            op: crate::CmpOp::Eq,
+                            left: Box::new(Expr::Column(l)),
+                            right: Box::new(Expr::Column(nleft + r)),
+                            collation: columns[l].collation,
+                        };
+                        cond = Some(match cond {
+                            None => eq,
+                            Some(c) => Expr::Binary {
+                                op: BinaryOp::And,
+                                left: Box::new(c),
+                                right: Box::new(eq),
+                            },
+                        });
+                    }
+                    cond
+                }
+                ast::JoinConstraint::None => None,
+            };
         if !swap {
             if kind == JoinKind::Left {
                 for c in &mut columns[nleft..] {
                     c.nullable = true;
                 }
             }
-            return Ok(Plan::Join { left: Box::new(left), right: Box::new(right), kind, on, columns });
+            return Ok(Plan::Join {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind,
+                on,
+                columns,
+            });
         }
         // RIGHT JOIN: run as LEFT JOIN with sides swapped, then restore the order.
         let nright = right.columns().len();
@@ -314,22 +424,45 @@ impl<'a> Binder<'a> {
         }
         let mut swapped_cols: Vec<Column> = columns[nleft..].to_vec();
         swapped_cols.extend(columns[..nleft].iter().cloned());
-        let join = Plan::Join { left: Box::new(right), right: Box::new(left), kind, on, columns: swapped_cols };
-        let exprs = (0..nleft).map(|i| Expr::Column(nright + i)).chain((0..nright).map(Expr::Column)).collect();
-        Ok(Plan::Project { input: Box::new(join), exprs, columns })
+        let join = Plan::Join {
+            left: Box::new(right),
+            right: Box::new(left),
+            kind,
+            on,
+            columns: swapped_cols,
+        };
+        let exprs = (0..nleft)
+            .map(|i| Expr::Column(nright + i))
+            .chain((0..nright).map(Expr::Column))
+            .collect();
+        Ok(Plan::Project {
+            input: Box::new(join),
+            exprs,
+            columns,
+        })
     }
 
     fn join(&mut self, left: Plan, right: Plan, kind: JoinKind, on: Option<Expr>) -> Result<Plan> {
         let mut columns = left.columns().to_vec();
         columns.extend(right.columns().iter().cloned());
-        Ok(Plan::Join { left: Box::new(left), right: Box::new(right), kind, on, columns })
+        Ok(Plan::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            on,
+            columns,
+        })
     }
 
     fn bind_table_factor(&mut self, t: &TableFactor) -> Result<Plan> {
         match t {
             TableFactor::Table { name, alias, .. } => {
                 if let Some(word) = reserved_table_name(name) {
-                    return Err(Error::Parse { line: 1, column: 0, near: word });
+                    return Err(Error::Parse {
+                        line: 1,
+                        column: 0,
+                        near: word,
+                    });
                 }
                 let parts = object_parts(name);
                 let alias_name = alias.as_ref().map(|a| a.name.value.clone());
@@ -337,17 +470,26 @@ impl<'a> Binder<'a> {
                     if let Some(cte) = self.find_cte(&parts[0]).cloned() {
                         let q = alias_name.unwrap_or_else(|| parts[0].clone());
                         let columns = relabel(cte.plan.columns(), &q, &[]);
-                        return Ok(Plan::Rename { input: Box::new(cte.plan), columns });
+                        return Ok(Plan::Rename {
+                            input: Box::new(cte.plan),
+                            columns,
+                        });
                     }
                 }
                 let (db, table) = super::table_name(name, self.ctx.current_db)?;
                 if db.eq_ignore_ascii_case("information_schema") {
                     let Some(sys) = systables::lookup(&table) else {
-                        return Err(Error::NoSuchTable { db: "information_schema".into(), table });
+                        return Err(Error::NoSuchTable {
+                            db: "information_schema".into(),
+                            table,
+                        });
                     };
                     let q = alias_name.unwrap_or(table);
                     let columns = relabel(&systables::columns(sys), &q, &[]);
-                    return Ok(Plan::System { table: sys, columns });
+                    return Ok(Plan::System {
+                        table: sys,
+                        columns,
+                    });
                 }
                 if table.eq_ignore_ascii_case("dual") && parts.len() == 1 {
                     return Ok(Plan::Dual);
@@ -360,17 +502,25 @@ impl<'a> Binder<'a> {
                         if self.ctx.catalog.database(&db).is_none() {
                             Error::UnknownDatabase(db.clone())
                         } else {
-                            Error::NoSuchTable { db: db.clone(), table: table.clone() }
+                            Error::NoSuchTable {
+                                db: db.clone(),
+                                table: table.clone(),
+                            }
                         }
                     })
                     .map_err(|e| match e {
-                        Error::UnknownDatabase(_) => Error::NoSuchTable { db: db.clone(), table: table.clone() },
+                        Error::UnknownDatabase(_) => Error::NoSuchTable {
+                            db: db.clone(),
+                            table: table.clone(),
+                        },
                         e => e,
                     })?;
                 let q = alias_name.unwrap_or_else(|| def.name.clone());
                 Ok(scan_plan(Arc::new(def.clone()), &q, false))
             }
-            TableFactor::Derived { subquery, alias, .. } => {
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
                 let Some(alias) = alias else {
                     return Err(Error::other("Every derived table must have its own alias"));
                 };
@@ -379,16 +529,26 @@ impl<'a> Binder<'a> {
                 let plan = self.bind_query_plan(subquery);
                 self.outer = outer;
                 let plan = plan?;
-                let names: Vec<String> = alias.columns.iter().map(|c| c.name.value.clone()).collect();
+                let names: Vec<String> =
+                    alias.columns.iter().map(|c| c.name.value.clone()).collect();
                 let columns = relabel(plan.columns(), &alias.name.value, &names);
-                Ok(Plan::Rename { input: Box::new(plan), columns })
+                Ok(Plan::Rename {
+                    input: Box::new(plan),
+                    columns,
+                })
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 let plan = self.bind_table_with_joins(table_with_joins)?;
                 match alias {
                     Some(a) => {
                         let columns = relabel(plan.columns(), &a.name.value, &[]);
-                        Ok(Plan::Rename { input: Box::new(plan), columns })
+                        Ok(Plan::Rename {
+                            input: Box::new(plan),
+                            columns,
+                        })
                     }
                     None => Ok(plan),
                 }
@@ -399,7 +559,13 @@ impl<'a> Binder<'a> {
 
     // ---- SELECT ----------------------------------------------------------
 
-    fn bind_select(&mut self, s: &ast::Select, order: &[ast::OrderByExpr], limit: Option<u64>, offset: u64) -> Result<Plan> {
+    fn bind_select(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        limit: Option<u64>,
+        offset: u64,
+    ) -> Result<Plan> {
         let mut plan = self.bind_from(&s.from)?;
         let input_cols: Vec<Column> = plan.columns().to_vec();
 
@@ -411,7 +577,11 @@ impl<'a> Binder<'a> {
 
         let aggs = RefCell::new(Vec::<AggCall>::new());
         let wins = RefCell::new(Vec::<WindowCall>::new());
-        let scope = Scope { aggregates: Some(&aggs), windows: Some(&wins), ..Scope::plain(&input_cols) };
+        let scope = Scope {
+            aggregates: Some(&aggs),
+            windows: Some(&wins),
+            ..Scope::plain(&input_cols)
+        };
 
         // Select list.
         let mut items: Vec<Item> = Vec::new();
@@ -422,22 +592,42 @@ impl<'a> Binder<'a> {
                         return Err(Error::other("No tables used"));
                     }
                     for (i, c) in input_cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
-                        items.push(Item { expr: Expr::Column(i), column: Column { qualifier: None, ..c.clone() } });
+                        items.push(Item {
+                            expr: Expr::Column(i),
+                            column: Column {
+                                qualifier: None,
+                                ..c.clone()
+                            },
+                        });
                     }
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let q = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_parts(n).pop().unwrap_or_default(),
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            object_parts(n).pop().unwrap_or_default()
+                        }
                         ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
                     };
                     let before = items.len();
                     for (i, c) in input_cols.iter().enumerate() {
-                        if c.qualifier.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(&q)) {
-                            items.push(Item { expr: Expr::Column(i), column: Column { qualifier: None, hidden: false, ..c.clone() } });
+                        if c.qualifier
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(&q))
+                        {
+                            items.push(Item {
+                                expr: Expr::Column(i),
+                                column: Column {
+                                    qualifier: None,
+                                    hidden: false,
+                                    ..c.clone()
+                                },
+                            });
                         }
                     }
                     if items.len() == before {
-                        return Err(Error::UnknownTableIn(q, "field list".into()).into_unknown_table());
+                        return Err(
+                            Error::UnknownTableIn(q, "field list".into()).into_unknown_table()
+                        );
                     }
                 }
                 SelectItem::UnnamedExpr(e) => {
@@ -450,10 +640,15 @@ impl<'a> Binder<'a> {
                     let column = self.item_column(&expr, alias.value.clone(), &scope);
                     items.push(Item { expr, column });
                 }
-                SelectItem::ExprWithAliases { .. } => return Err(Error::NotSupported("multiple aliases".into())),
+                SelectItem::ExprWithAliases { .. } => {
+                    return Err(Error::NotSupported("multiple aliases".into()))
+                }
             }
         }
-        let aliases: Vec<(String, Expr)> = items.iter().map(|i| (i.column.name.clone(), i.expr.clone())).collect();
+        let aliases: Vec<(String, Expr)> = items
+            .iter()
+            .map(|i| (i.column.name.clone(), i.expr.clone()))
+            .collect();
 
         // GROUP BY: columns first, then select aliases, then positions.
         let mut group_by = Vec::new();
@@ -463,10 +658,13 @@ impl<'a> Binder<'a> {
                 let bound = match g {
                     ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                         let k = limit_value(g)? as usize;
-                        items.get(k.wrapping_sub(1)).map(|i| i.expr.clone()).ok_or_else(|| Error::UnknownColumn {
-                            column: k.to_string(),
-                            context: "group statement".into(),
-                        })?
+                        items
+                            .get(k.wrapping_sub(1))
+                            .map(|i| i.expr.clone())
+                            .ok_or_else(|| Error::UnknownColumn {
+                                column: k.to_string(),
+                                context: "group statement".into(),
+                            })?
                     }
                     ast::Expr::Identifier(id) => match self.bind_expr(g, &gscope) {
                         Ok(e) => e,
@@ -486,9 +684,15 @@ impl<'a> Binder<'a> {
         }
 
         // HAVING and ORDER BY see select aliases first.
-        let alias_scope = Scope { aliases: aliases.clone(), ..scope.clone_shallow() };
+        let alias_scope = Scope {
+            aliases: aliases.clone(),
+            ..scope.clone_shallow()
+        };
         let having = match &s.having {
-            Some(h) => Some(self.bind_expr(h, &alias_scope.clone_shallow().with_context("having clause"))?),
+            Some(h) => Some(self.bind_expr(
+                h,
+                &alias_scope.clone_shallow().with_context("having clause"),
+            )?),
             None => None,
         };
         let mut order_keys = Vec::new();
@@ -496,15 +700,24 @@ impl<'a> Binder<'a> {
             let expr = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                     let k = limit_value(&o.expr)? as usize;
-                    items.get(k.wrapping_sub(1)).map(|i| i.expr.clone()).ok_or_else(|| Error::UnknownColumn {
-                        column: k.to_string(),
-                        context: "order clause".into(),
-                    })?
+                    items
+                        .get(k.wrapping_sub(1))
+                        .map(|i| i.expr.clone())
+                        .ok_or_else(|| Error::UnknownColumn {
+                            column: k.to_string(),
+                            context: "order clause".into(),
+                        })?
                 }
-                e => self.bind_expr(e, &alias_scope.clone_shallow().with_context("order clause"))?,
+                e => {
+                    self.bind_expr(e, &alias_scope.clone_shallow().with_context("order clause"))?
+                }
             };
             let collation = self.collation_of(&expr, &scope);
-            order_keys.push(SortKey { expr, desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)), collation });
+            order_keys.push(SortKey {
+                expr,
+                desc: matches!(o.options.sort, Some(ast::OrderBySort::Desc)),
+                collation,
+            });
         }
 
         // Aggregation.
@@ -525,17 +738,30 @@ impl<'a> Binder<'a> {
                 k.expr = over_aggregate(&k.expr, &group_by, &mut aggs);
             }
             for w in wins.iter_mut() {
-                w.args = w.args.iter().map(|a| over_aggregate(a, &group_by, &mut aggs)).collect();
-                w.partition_by = w.partition_by.iter().map(|a| over_aggregate(a, &group_by, &mut aggs)).collect();
+                w.args = w
+                    .args
+                    .iter()
+                    .map(|a| over_aggregate(a, &group_by, &mut aggs))
+                    .collect();
+                w.partition_by = w
+                    .partition_by
+                    .iter()
+                    .map(|a| over_aggregate(a, &group_by, &mut aggs))
+                    .collect();
                 for k in w.order_by.iter_mut() {
                     k.expr = over_aggregate(&k.expr, &group_by, &mut aggs);
                 }
             }
             // ANY_VALUE placeholders take their argument's type.
             for a in aggs.iter_mut() {
-                if a.func == crate::plan::AggFunc::AnyValue && a.data_type == tiembed_types::DataType::Null {
+                if a.func == crate::plan::AggFunc::AnyValue
+                    && a.data_type == tiembed_types::DataType::Null
+                {
                     if let Some(Expr::Column(i)) = &a.arg {
-                        a.data_type = input_cols.get(*i).map(|c| c.data_type.clone()).unwrap_or(tiembed_types::DataType::Null);
+                        a.data_type = input_cols
+                            .get(*i)
+                            .map(|c| c.data_type.clone())
+                            .unwrap_or(tiembed_types::DataType::Null);
                     }
                 }
             }
@@ -543,22 +769,39 @@ impl<'a> Binder<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, g)| match g {
-                    Expr::Column(c) => input_cols.get(*c).cloned().unwrap_or_else(|| Column::computed(format!("group_{i}"), tiembed_types::DataType::Null)),
-                    other => Column::computed(format!("group_{i}"), self.expr_type(other, &Scope::plain(&input_cols))),
+                    Expr::Column(c) => input_cols.get(*c).cloned().unwrap_or_else(|| {
+                        Column::computed(format!("group_{i}"), tiembed_types::DataType::Null)
+                    }),
+                    other => Column::computed(
+                        format!("group_{i}"),
+                        self.expr_type(other, &Scope::plain(&input_cols)),
+                    ),
                 })
                 .collect();
             for (i, a) in aggs.iter().enumerate() {
                 let mut c = Column::computed(format!("agg_{i}"), a.data_type.clone());
-                if let (crate::plan::AggFunc::AnyValue | crate::plan::AggFunc::Min | crate::plan::AggFunc::Max, Some(Expr::Column(ci))) =
-                    (a.func, &a.arg)
+                if let (
+                    crate::plan::AggFunc::AnyValue
+                    | crate::plan::AggFunc::Min
+                    | crate::plan::AggFunc::Max,
+                    Some(Expr::Column(ci)),
+                ) = (a.func, &a.arg)
                 {
                     if let Some(src) = input_cols.get(*ci) {
-                        c = Column { name: c.name, ..src.clone() };
+                        c = Column {
+                            name: c.name,
+                            ..src.clone()
+                        };
                     }
                 }
                 columns.push(c);
             }
-            plan = Plan::Aggregate { input: Box::new(plan), group_by: group_by.clone(), aggs, columns };
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_by: group_by.clone(),
+                aggs,
+                columns,
+            };
         } else if having.is_some() {
             // HAVING without aggregation filters the projected rows (MySQL extension).
         }
@@ -579,7 +822,11 @@ impl<'a> Binder<'a> {
             for k in order_keys.iter_mut() {
                 k.expr = over_window(&k.expr, width);
             }
-            plan = Plan::Window { input: Box::new(plan), calls: wins, columns };
+            plan = Plan::Window {
+                input: Box::new(plan),
+                calls: wins,
+                columns,
+            };
         }
 
         // Projection, with hidden columns for HAVING / ORDER BY.
@@ -596,34 +843,57 @@ impl<'a> Binder<'a> {
         for (c, e) in columns.iter_mut().zip(&projected[..visible]) {
             if c.org_name.is_empty() {
                 c.data_type = match e {
-                    Expr::Column(i) => pre_cols.get(*i).map(|p| p.data_type.clone()).unwrap_or(tiembed_types::DataType::Null),
+                    Expr::Column(i) => pre_cols
+                        .get(*i)
+                        .map(|p| p.data_type.clone())
+                        .unwrap_or(tiembed_types::DataType::Null),
                     other => self.expr_type(other, &Scope::plain(&pre_cols)),
                 };
             }
         }
         for e in &projected[visible..] {
             let mut c = match e {
-                Expr::Column(i) => pre_cols.get(*i).cloned().unwrap_or_else(|| Column::computed("", tiembed_types::DataType::Null)),
+                Expr::Column(i) => pre_cols
+                    .get(*i)
+                    .cloned()
+                    .unwrap_or_else(|| Column::computed("", tiembed_types::DataType::Null)),
                 other => Column::computed("", self.expr_type(other, &Scope::plain(&pre_cols))),
             };
             c.hidden = true;
             columns.push(c);
         }
-        plan = Plan::Project { input: Box::new(plan), exprs: projected, columns: columns.clone() };
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: projected,
+            columns: columns.clone(),
+        };
         if let Some(h) = having {
-            plan = Plan::Filter { input: Box::new(plan), predicate: h };
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                predicate: h,
+            };
         }
         if matches!(s.distinct, Some(ast::Distinct::Distinct)) {
-            plan = Plan::Distinct { input: Box::new(plan), width: visible };
+            plan = Plan::Distinct {
+                input: Box::new(plan),
+                width: visible,
+            };
         }
         if !order_keys.is_empty() {
-            plan = Plan::Sort { input: Box::new(plan), keys: order_keys };
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys: order_keys,
+            };
         }
         plan = wrap_limit(plan, limit, offset);
         if columns.len() > visible {
             let exprs = (0..visible).map(Expr::Column).collect();
             columns.truncate(visible);
-            plan = Plan::Project { input: Box::new(plan), exprs, columns };
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs,
+                columns,
+            };
         }
         Ok(plan)
     }
@@ -632,9 +902,12 @@ impl<'a> Binder<'a> {
     /// column's metadata (and EMBED_TEXT provenance) under the new label.
     fn item_column(&self, expr: &Expr, label: String, scope: &Scope) -> Column {
         match expr {
-            Expr::Column(i) if *i < scope.columns.len() => {
-                Column { name: label, qualifier: None, hidden: false, ..scope.columns[*i].clone() }
-            }
+            Expr::Column(i) if *i < scope.columns.len() => Column {
+                name: label,
+                qualifier: None,
+                hidden: false,
+                ..scope.columns[*i].clone()
+            },
             other => {
                 let mut c = Column::computed(label, self.expr_type(other, scope));
                 // Clients size columns by nullability (the mariadb CLI pads
@@ -661,8 +934,15 @@ impl IntoUnknownTable for Error {
 }
 
 /// A scan of `table` whose columns are qualified by `qualifier`.
-pub(crate) fn scan_plan(table: Arc<tiembed_types::TableDef>, qualifier: &str, with_key: bool) -> Plan {
-    let pk: Vec<String> = table.primary_key().map(|p| p.columns.clone()).unwrap_or_default();
+pub(crate) fn scan_plan(
+    table: Arc<tiembed_types::TableDef>,
+    qualifier: &str,
+    with_key: bool,
+) -> Plan {
+    let pk: Vec<String> = table
+        .primary_key()
+        .map(|p| p.columns.clone())
+        .unwrap_or_default();
     let columns = table
         .columns
         .iter()
@@ -681,17 +961,41 @@ pub(crate) fn scan_plan(table: Arc<tiembed_types::TableDef>, qualifier: &str, wi
             hidden: false,
         })
         .collect();
-    Plan::Scan { table, access: Access::Full, columns, with_key }
+    Plan::Scan {
+        table,
+        access: Access::Full,
+        columns,
+        with_key,
+    }
 }
 
 /// Adds a filter, choosing a key lookup when it sits directly on a table scan.
 pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
     match plan {
-        Plan::Scan { table, access: Access::Full, columns, with_key } => {
+        Plan::Scan {
+            table,
+            access: Access::Full,
+            columns,
+            with_key,
+        } => {
             let access = choose_access(&table, &predicate);
-            Plan::Filter { input: Box::new(Plan::Scan { table, access, columns, with_key }), predicate }
+            Plan::Filter {
+                input: Box::new(Plan::Scan {
+                    table,
+                    access,
+                    columns,
+                    with_key,
+                }),
+                predicate,
+            }
         }
-        Plan::Join { left, right, kind: JoinKind::Cross, on: None, columns } => {
+        Plan::Join {
+            left,
+            right,
+            kind: JoinKind::Cross,
+            on: None,
+            columns,
+        } => {
             // Comma joins: move conditions that relate both sides into the join
             // so the executor can hash-join them.
             let nleft = left.columns().len();
@@ -715,16 +1019,36 @@ pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
                 }
             }
             let and = |v: Vec<Expr>| {
-                v.into_iter().reduce(|a, b| Expr::Binary { op: BinaryOp::And, left: Box::new(a), right: Box::new(b) })
+                v.into_iter().reduce(|a, b| Expr::Binary {
+                    op: BinaryOp::And,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                })
             };
-            let kind = if join_conds.is_empty() { JoinKind::Cross } else { JoinKind::Inner };
-            let join = Plan::Join { left, right, kind, on: and(join_conds), columns };
+            let kind = if join_conds.is_empty() {
+                JoinKind::Cross
+            } else {
+                JoinKind::Inner
+            };
+            let join = Plan::Join {
+                left,
+                right,
+                kind,
+                on: and(join_conds),
+                columns,
+            };
             match and(rest) {
-                Some(p) => Plan::Filter { input: Box::new(join), predicate: p },
+                Some(p) => Plan::Filter {
+                    input: Box::new(join),
+                    predicate: p,
+                },
                 None => join,
             }
         }
-        other => Plan::Filter { input: Box::new(other), predicate },
+        other => Plan::Filter {
+            input: Box::new(other),
+            predicate,
+        },
     }
 }
 
@@ -738,7 +1062,10 @@ fn union_type(a: &tiembed_types::DataType, b: &tiembed_types::DataType) -> tiemb
     use tiembed_types::DataType as T;
     match (a, b) {
         (T::Null, x) | (x, T::Null) => x.clone(),
-        (x, y) if x.is_integer() && y.is_integer() => T::Int { width: tiembed_types::IntWidth::Big, unsigned: false },
+        (x, y) if x.is_integer() && y.is_integer() => T::Int {
+            width: tiembed_types::IntWidth::Big,
+            unsigned: false,
+        },
         (x, y) if x.is_numeric() && y.is_numeric() => T::Double,
         _ => T::Text(tiembed_types::TextKind::Long),
     }
@@ -748,11 +1075,15 @@ fn union_type(a: &tiembed_types::DataType, b: &tiembed_types::DataType) -> tiemb
 /// sqlparser accepts it, MySQL reports a syntax error.
 fn reserved_table_name(name: &ast::ObjectName) -> Option<String> {
     const RESERVED: &[&str] = &[
-        "WHERE", "SELECT", "FROM", "GROUP", "ORDER", "HAVING", "LIMIT", "UNION", "JOIN", "ON", "SET", "VALUES", "INTO",
-        "AND", "OR", "NOT", "BY", "AS", "INNER", "LEFT", "RIGHT", "CROSS", "WINDOW", "WITH",
+        "WHERE", "SELECT", "FROM", "GROUP", "ORDER", "HAVING", "LIMIT", "UNION", "JOIN", "ON",
+        "SET", "VALUES", "INTO", "AND", "OR", "NOT", "BY", "AS", "INNER", "LEFT", "RIGHT", "CROSS",
+        "WINDOW", "WITH",
     ];
     match name.0.as_slice() {
-        [ast::ObjectNamePart::Identifier(i)] if i.quote_style.is_none() && RESERVED.iter().any(|r| i.value.eq_ignore_ascii_case(r)) => {
+        [ast::ObjectNamePart::Identifier(i)]
+            if i.quote_style.is_none()
+                && RESERVED.iter().any(|r| i.value.eq_ignore_ascii_case(r)) =>
+        {
             Some(i.value.clone())
         }
         _ => None,

@@ -35,7 +35,9 @@ pub fn weight(s: &str, collation: Collation) -> Cow<'_, str> {
 
 /// Compares two strings under a collation (consistent with the key encoding).
 pub fn compare(a: &str, b: &str, collation: Collation) -> Ordering {
-    weight(a, collation).as_bytes().cmp(weight(b, collation).as_bytes())
+    weight(a, collation)
+        .as_bytes()
+        .cmp(weight(b, collation).as_bytes())
 }
 
 /// Whether two strings are equal under a collation.

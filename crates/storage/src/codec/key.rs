@@ -103,7 +103,11 @@ fn encode_f64(f: f64, out: &mut Vec<u8>) {
     // -0.0 == 0.0 in SQL, so they must share a key.
     let f = if f == 0.0 { 0.0 } else { f };
     let bits = f.to_bits();
-    let ordered = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
     out.extend_from_slice(&ordered.to_be_bytes());
 }
 
@@ -189,7 +193,11 @@ mod tests {
 
     #[test]
     fn null_sorts_first() {
-        for v in [Value::Int(i64::MIN), Value::Double(f64::NEG_INFINITY), Value::Str(String::new())] {
+        for v in [
+            Value::Int(i64::MIN),
+            Value::Double(f64::NEG_INFINITY),
+            Value::Str(String::new()),
+        ] {
             assert!(key(&Value::Null) < key(&v));
         }
     }
@@ -200,22 +208,40 @@ mod tests {
         assert_eq!(key(&Value::Float(1.5)), key(&Value::Double(1.5)));
         assert_eq!(key(&Value::Double(-0.0)), key(&Value::Double(0.0)));
         let d = Decimal::from_str("1.50").unwrap();
-        assert_eq!(key(&Value::Decimal(d)), key(&Value::Decimal(Decimal::from_str("1.5").unwrap())));
+        assert_eq!(
+            key(&Value::Decimal(d)),
+            key(&Value::Decimal(Decimal::from_str("1.5").unwrap()))
+        );
         let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
-        assert_eq!(key(&Value::Date(date)), key(&Value::DateTime(date.and_time(NaiveTime::MIN))));
-        assert_eq!(key(&Value::Str("ab".into())), key(&Value::Bytes(b"ab".to_vec())));
+        assert_eq!(
+            key(&Value::Date(date)),
+            key(&Value::DateTime(date.and_time(NaiveTime::MIN)))
+        );
+        assert_eq!(
+            key(&Value::Str("ab".into())),
+            key(&Value::Bytes(b"ab".to_vec()))
+        );
     }
 
     #[test]
     fn ci_strings_collide() {
         let ci = Collation::Utf8mb4GeneralCi;
-        assert_eq!(key_c(&Value::Str("Alice".into()), ci), key_c(&Value::Str("aLICE".into()), ci));
-        assert_ne!(key(&Value::Str("Alice".into())), key(&Value::Str("aLICE".into())));
+        assert_eq!(
+            key_c(&Value::Str("Alice".into()), ci),
+            key_c(&Value::Str("aLICE".into()), ci)
+        );
+        assert_ne!(
+            key(&Value::Str("Alice".into())),
+            key(&Value::Str("aLICE".into()))
+        );
     }
 
     #[test]
     fn composite_prefix_means_equality() {
-        let a = encode_key([(&Value::Str("a".into()), Collation::Utf8mb4Bin), (&Value::Int(1), Collation::Binary)]);
+        let a = encode_key([
+            (&Value::Str("a".into()), Collation::Utf8mb4Bin),
+            (&Value::Int(1), Collation::Binary),
+        ]);
         let ab = encode_key([(&Value::Str("a\0b".into()), Collation::Utf8mb4Bin)]);
         let prefix = encode_key([(&Value::Str("a".into()), Collation::Utf8mb4Bin)]);
         assert!(a.starts_with(&prefix));
@@ -236,7 +262,9 @@ mod tests {
     fn datetime() -> impl Strategy<Value = NaiveDateTime> {
         // Years 1000..9999 as MySQL allows, microsecond precision.
         (-30_610_224_000i64..253_402_300_799, 0u32..1_000_000).prop_map(|(s, us)| {
-            chrono::DateTime::from_timestamp(s, us * 1000).map(|d| d.naive_utc()).unwrap_or_default()
+            chrono::DateTime::from_timestamp(s, us * 1000)
+                .map(|d| d.naive_utc())
+                .unwrap_or_default()
         })
     }
 

@@ -115,7 +115,10 @@ pub fn decode_row(bytes: &[u8]) -> Result<Vec<Value>, StorageError> {
 }
 
 fn corrupt(detail: String) -> StorageError {
-    StorageError::Corrupt { what: "row", detail }
+    StorageError::Corrupt {
+        what: "row",
+        detail,
+    }
 }
 
 struct Reader<'a> {
@@ -168,43 +171,64 @@ impl<'a> Reader<'a> {
         let tag = self.byte()?;
         Ok(match tag {
             T_NULL => Value::Null,
-            T_INT => Value::Int(i64::try_from(self.signed()?).map_err(|_| corrupt("int out of range".into()))?),
-            T_UINT => Value::UInt(u64::try_from(self.varint()?).map_err(|_| corrupt("uint out of range".into()))?),
+            T_INT => Value::Int(
+                i64::try_from(self.signed()?).map_err(|_| corrupt("int out of range".into()))?,
+            ),
+            T_UINT => Value::UInt(
+                u64::try_from(self.varint()?).map_err(|_| corrupt("uint out of range".into()))?,
+            ),
             T_FLOAT => Value::Float(f32::from_le_bytes(self.array()?)),
             T_DOUBLE => Value::Double(f64::from_le_bytes(self.array()?)),
             T_DECIMAL => {
                 let scale = self.byte()? as u32;
                 let mantissa = self.signed()?;
                 Value::Decimal(
-                    Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|e| corrupt(format!("decimal: {e}")))?,
+                    Decimal::try_from_i128_with_scale(mantissa, scale)
+                        .map_err(|e| corrupt(format!("decimal: {e}")))?,
                 )
             }
             T_STR => {
                 let b = self.len_prefixed()?;
-                Value::Str(std::str::from_utf8(b).map_err(|e| corrupt(format!("string: {e}")))?.to_owned())
+                Value::Str(
+                    std::str::from_utf8(b)
+                        .map_err(|e| corrupt(format!("string: {e}")))?
+                        .to_owned(),
+                )
             }
             T_BYTES => Value::Bytes(self.len_prefixed()?.to_vec()),
             T_DATE => {
-                let days = i32::try_from(self.signed()?).map_err(|_| corrupt("date out of range".into()))?;
+                let days = i32::try_from(self.signed()?)
+                    .map_err(|_| corrupt("date out of range".into()))?;
                 Value::Date(
-                    NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| corrupt("date out of range".into()))?,
+                    NaiveDate::from_num_days_from_ce_opt(days)
+                        .ok_or_else(|| corrupt("date out of range".into()))?,
                 )
             }
             T_DATETIME => {
-                let secs = i64::try_from(self.signed()?).map_err(|_| corrupt("datetime out of range".into()))?;
-                let nanos = u32::try_from(self.varint()?).map_err(|_| corrupt("datetime nanos".into()))?;
-                let dt =
-                    DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt("datetime out of range".into()))?;
+                let secs = i64::try_from(self.signed()?)
+                    .map_err(|_| corrupt("datetime out of range".into()))?;
+                let nanos =
+                    u32::try_from(self.varint()?).map_err(|_| corrupt("datetime nanos".into()))?;
+                let dt = DateTime::from_timestamp(secs, nanos)
+                    .ok_or_else(|| corrupt("datetime out of range".into()))?;
                 Value::DateTime(dt.naive_utc())
             }
             T_JSON => {
                 let text = self.len_prefixed()?;
-                Value::json(serde_json::from_slice(text).map_err(|e| corrupt(format!("json: {e}")))?)
+                Value::json(
+                    serde_json::from_slice(text).map_err(|e| corrupt(format!("json: {e}")))?,
+                )
             }
             T_VECTOR => {
                 let n = u32::from_le_bytes(self.array()?) as usize;
-                let raw = self.take(n.checked_mul(4).ok_or_else(|| corrupt("vector length".into()))?)?;
-                let v: Arc<[f32]> = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                let raw = self.take(
+                    n.checked_mul(4)
+                        .ok_or_else(|| corrupt("vector length".into()))?,
+                )?;
+                let v: Arc<[f32]> = raw
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
                 Value::Vector(v)
             }
             other => return Err(corrupt(format!("unknown value tag {other}"))),
@@ -248,18 +272,28 @@ mod tests {
             Just(Value::Null),
             any::<i64>().prop_map(Value::Int),
             any::<u64>().prop_map(Value::UInt),
-            any::<f32>().prop_filter("NaN != NaN", |f| !f.is_nan()).prop_map(Value::Float),
-            any::<f64>().prop_filter("NaN != NaN", |f| !f.is_nan()).prop_map(Value::Double),
+            any::<f32>()
+                .prop_filter("NaN != NaN", |f| !f.is_nan())
+                .prop_map(Value::Float),
+            any::<f64>()
+                .prop_filter("NaN != NaN", |f| !f.is_nan())
+                .prop_map(Value::Double),
             (any::<i64>(), 0u32..=28).prop_map(|(m, s)| Value::Decimal(Decimal::new(m, s))),
             ".{0,12}".prop_map(Value::Str),
             proptest::collection::vec(any::<u8>(), 0..12).prop_map(Value::Bytes),
-            (-300_000i32..3_000_000)
-                .prop_map(|d| Value::Date(NaiveDate::from_num_days_from_ce_opt(d).unwrap_or_default())),
+            (-300_000i32..3_000_000).prop_map(|d| Value::Date(
+                NaiveDate::from_num_days_from_ce_opt(d).unwrap_or_default()
+            )),
             (-30_610_224_000i64..253_402_300_799, 0u32..1_000_000_000).prop_map(|(s, n)| {
-                Value::DateTime(DateTime::from_timestamp(s, n).map(|d| d.naive_utc()).unwrap_or_default())
+                Value::DateTime(
+                    DateTime::from_timestamp(s, n)
+                        .map(|d| d.naive_utc())
+                        .unwrap_or_default(),
+                )
             }),
-            (any::<i32>(), "[a-z]{0,4}")
-                .prop_map(|(i, s)| Value::json(serde_json::json!({"k": i, "s": s, "a": [1.5, null]}))),
+            (any::<i32>(), "[a-z]{0,4}").prop_map(|(i, s)| Value::json(
+                serde_json::json!({"k": i, "s": s, "a": [1.5, null]})
+            )),
             proptest::collection::vec(any::<f32>().prop_filter("no NaN", |f| !f.is_nan()), 0..20)
                 .prop_map(Value::vector),
         ]
@@ -289,7 +323,10 @@ mod tests {
 
     #[test]
     fn small_ints_are_compact() {
-        assert_eq!(encode_row(&[Value::Int(1), Value::Null]).len(), 1 + 1 + 2 + 1);
+        assert_eq!(
+            encode_row(&[Value::Int(1), Value::Null]).len(),
+            1 + 1 + 2 + 1
+        );
     }
 
     #[test]
@@ -301,6 +338,9 @@ mod tests {
     #[test]
     fn truncated_rows_are_errors() {
         let bytes = encode_row(&[Value::Str("hello".into())]);
-        assert!(matches!(decode_row(&bytes[..bytes.len() - 1]), Err(StorageError::Corrupt { .. })));
+        assert!(matches!(
+            decode_row(&bytes[..bytes.len() - 1]),
+            Err(StorageError::Corrupt { .. })
+        ));
     }
 }

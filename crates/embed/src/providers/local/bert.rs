@@ -11,7 +11,8 @@ pub(crate) struct Bert {
 
 impl Bert {
     pub fn load(vb: VarBuilder, config_json: &str) -> Result<Bert, String> {
-        let config: Config = serde_json::from_str(config_json).map_err(|e| format!("config.json (bert): {e}"))?;
+        let config: Config =
+            serde_json::from_str(config_json).map_err(|e| format!("config.json (bert): {e}"))?;
         // BertModel::load also finds weights under a `bert.` prefix.
         let model = BertModel::load(vb, &config).map_err(|e| format!("bert weights: {e}"))?;
         Ok(Bert { model })
@@ -19,7 +20,12 @@ impl Bert {
 }
 
 impl Encoder for Bert {
-    fn forward(&self, input_ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        input_ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         // Positions are 0..seq for every row, which is right because rows are
         // padded on the right.
         self.model.forward(input_ids, type_ids, Some(mask))

@@ -10,9 +10,15 @@ use std::path::{Path, PathBuf};
 /// (or its `hub/` subfolder) or under `models_dir`. A directory counts when
 /// it holds `config.json`, `tokenizer.json` and weights (possibly in a
 /// Transformer module subfolder named by `modules.json`).
-pub fn find_model_dir(model_name: &str, models_dir: &Path, hf_cache: Option<&Path>) -> Option<PathBuf> {
+pub fn find_model_dir(
+    model_name: &str,
+    models_dir: &Path,
+    hf_cache: Option<&Path>,
+) -> Option<PathBuf> {
     let parts = name_parts(model_name)?;
-    let mut candidates = vec![parts.iter().fold(models_dir.to_path_buf(), |p, c| p.join(c))];
+    let mut candidates = vec![parts
+        .iter()
+        .fold(models_dir.to_path_buf(), |p, c| p.join(c))];
     if parts.len() > 1 {
         candidates.push(models_dir.join(parts[parts.len() - 1]));
     }
@@ -37,7 +43,8 @@ fn name_parts(model_name: &str) -> Option<Vec<&str>> {
         !p.is_empty()
             && *p != "."
             && *p != ".."
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     };
     (parts.len() <= 2 && parts.iter().all(ok)).then_some(parts)
 }
@@ -59,7 +66,14 @@ fn hub_snapshot(repo: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|d| is_model_dir(d))
-        .map(|d| (std::fs::metadata(&d).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), d))
+        .map(|d| {
+            (
+                std::fs::metadata(&d)
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH),
+                d,
+            )
+        })
         .collect();
     found.sort();
     found.pop().map(|(_, d)| d)
@@ -74,9 +88,13 @@ fn is_model_dir(dir: &Path) -> bool {
     let transformer = transformer_subdir(dir).unwrap_or_else(|| dir.to_path_buf());
     transformer.join("config.json").is_file()
         && transformer.join("tokenizer.json").is_file()
-        && ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"]
-            .iter()
-            .any(|w| transformer.join(w).is_file())
+        && [
+            "model.safetensors",
+            "model.safetensors.index.json",
+            "pytorch_model.bin",
+        ]
+        .iter()
+        .any(|w| transformer.join(w).is_file())
 }
 
 /// The first module's path from modules.json when it is a subfolder.
@@ -88,7 +106,9 @@ fn transformer_subdir(dir: &Path) -> Option<PathBuf> {
         return None;
     }
     let p = Path::new(path);
-    p.components().all(|c| matches!(c, std::path::Component::Normal(_))).then(|| dir.join(p))
+    p.components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+        .then(|| dir.join(p))
 }
 
 #[cfg(test)]
@@ -97,7 +117,12 @@ mod tests {
 
     fn fake_model(dir: &Path) {
         std::fs::create_dir_all(dir).unwrap();
-        for f in ["modules.json", "config.json", "tokenizer.json", "model.safetensors"] {
+        for f in [
+            "modules.json",
+            "config.json",
+            "tokenizer.json",
+            "model.safetensors",
+        ] {
             std::fs::write(dir.join(f), b"[]").unwrap();
         }
     }
@@ -117,7 +142,10 @@ mod tests {
             find_model_dir("sentence-transformers/all-MiniLM-L6-v2", &root, None),
             Some(root.join("sentence-transformers/all-MiniLM-L6-v2"))
         );
-        assert_eq!(find_model_dir("BAAI/bge-m3", &root, None), Some(root.join("bge-m3")));
+        assert_eq!(
+            find_model_dir("BAAI/bge-m3", &root, None),
+            Some(root.join("bge-m3"))
+        );
         assert_eq!(find_model_dir("BAAI/other", &root, None), None);
         // Incomplete directory: no weights.
         std::fs::create_dir_all(root.join("x/y")).unwrap();
@@ -136,7 +164,11 @@ mod tests {
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), "abc123\n").unwrap();
         assert_eq!(
-            find_model_dir("intfloat/multilingual-e5-large", &root.join("models"), Some(&cache)),
+            find_model_dir(
+                "intfloat/multilingual-e5-large",
+                &root.join("models"),
+                Some(&cache)
+            ),
             Some(repo.join("snapshots/abc123"))
         );
         let _ = std::fs::remove_dir_all(&root);
@@ -148,7 +180,16 @@ mod tests {
         fake_model(&root.join("inside"));
         let models = root.join("models");
         std::fs::create_dir_all(&models).unwrap();
-        for bad in ["../inside", "a/../../inside", "/etc", "a//b", "a/b/c", "..", "a\\b", ""] {
+        for bad in [
+            "../inside",
+            "a/../../inside",
+            "/etc",
+            "a//b",
+            "a/b/c",
+            "..",
+            "a\\b",
+            "",
+        ] {
             assert_eq!(find_model_dir(bad, &models, None), None, "{bad}");
         }
         let _ = std::fs::remove_dir_all(&root);

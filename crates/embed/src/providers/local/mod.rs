@@ -50,11 +50,17 @@ impl Architecture {
     fn detect(config: &serde_json::Value) -> Option<Architecture> {
         let from_name = |s: &str| -> Option<Architecture> {
             let s = s.to_ascii_lowercase();
-            if s.starts_with("xlm-roberta") || s.starts_with("xlm_roberta") || s.starts_with("xlmroberta") {
+            if s.starts_with("xlm-roberta")
+                || s.starts_with("xlm_roberta")
+                || s.starts_with("xlmroberta")
+            {
                 Some(Architecture::XlmRoberta)
             } else if s.starts_with("mpnet") {
                 Some(Architecture::MPNet)
-            } else if s.starts_with("qwen3") && !s.starts_with("qwen3_moe") && !s.starts_with("qwen3moe") {
+            } else if s.starts_with("qwen3")
+                && !s.starts_with("qwen3_moe")
+                && !s.starts_with("qwen3moe")
+            {
                 Some(Architecture::Qwen3)
             } else if s == "bert" || s.starts_with("bertmodel") || s.starts_with("bertfor") {
                 Some(Architecture::Bert)
@@ -62,7 +68,11 @@ impl Architecture {
                 None
             }
         };
-        if let Some(a) = config.get("model_type").and_then(|v| v.as_str()).and_then(from_name) {
+        if let Some(a) = config
+            .get("model_type")
+            .and_then(|v| v.as_str())
+            .and_then(from_name)
+        {
             return Some(a);
         }
         config
@@ -77,12 +87,20 @@ impl Architecture {
     /// The longest input the position encoding of this family can take,
     /// given its config; `None` when nothing in the config limits it.
     fn position_capacity(self, config: &serde_json::Value) -> Option<usize> {
-        let mpe = config.get("max_position_embeddings").and_then(|v| v.as_u64()).map(|v| v as usize);
-        let pad = config.get("pad_token_id").and_then(|v| v.as_u64()).unwrap_or(1) as usize;
+        let mpe = config
+            .get("max_position_embeddings")
+            .and_then(|v| v.as_u64())
+            .map(|v| v as usize);
+        let pad = config
+            .get("pad_token_id")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1) as usize;
         match self {
             Architecture::Bert => mpe,
             // RoBERTa-style positions start after the padding index.
-            Architecture::MPNet | Architecture::XlmRoberta => mpe.map(|m| m.saturating_sub(pad + 1)),
+            Architecture::MPNet | Architecture::XlmRoberta => {
+                mpe.map(|m| m.saturating_sub(pad + 1))
+            }
             Architecture::Qwen3 => mpe,
         }
     }
@@ -101,7 +119,12 @@ impl Architecture {
 /// all `(batch, seq)` u32 and padded on the right, to hidden states
 /// `(batch, seq, hidden)`.
 trait Encoder: Send + Sync {
-    fn forward(&self, input_ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor>;
+    fn forward(
+        &self,
+        input_ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor>;
 }
 
 /// Padded token count one sub-batch may hold. Attention memory grows with
@@ -176,8 +199,8 @@ impl LocalModel {
         let model_dir = st.transformer_dir.clone();
         let config_text = std::fs::read_to_string(model_dir.join("config.json"))
             .map_err(|e| load_err(dir, format!("config.json: {e}")))?;
-        let config: serde_json::Value =
-            serde_json::from_str(&config_text).map_err(|e| load_err(dir, format!("config.json: {e}")))?;
+        let config: serde_json::Value = serde_json::from_str(&config_text)
+            .map_err(|e| load_err(dir, format!("config.json: {e}")))?;
         let arch = Architecture::detect(&config).ok_or_else(|| {
             let kind = config.get("model_type").and_then(|v| v.as_str()).unwrap_or("(none)");
             load_err(dir, format!("unsupported architecture (model_type {kind}); supported: bert, mpnet, xlm-roberta, qwen3"))
@@ -190,9 +213,13 @@ impl LocalModel {
             .chain(arch.policy_cap())
             .min()
             .ok_or_else(|| load_err(dir, "no max_seq_length and no max_position_embeddings"))?;
-        let pad_id = config.get("pad_token_id").and_then(|v| v.as_u64()).map(|v| v as u32);
-        let tokenizer = tokenize::TextTokenizer::load(&model_dir, max_len, st.do_lower_case, pad_id)
-            .map_err(|e| load_err(dir, e))?;
+        let pad_id = config
+            .get("pad_token_id")
+            .and_then(|v| v.as_u64())
+            .map(|v| v as u32);
+        let tokenizer =
+            tokenize::TextTokenizer::load(&model_dir, max_len, st.do_lower_case, pad_id)
+                .map_err(|e| load_err(dir, e))?;
 
         let vb = weights(&model_dir).map_err(|e| load_err(dir, e))?;
         fn boxed<E: Encoder + 'static>(e: E) -> Box<dyn Encoder> {
@@ -209,11 +236,15 @@ impl LocalModel {
         let hidden = config
             .get("hidden_size")
             .and_then(|v| v.as_u64())
-            .ok_or_else(|| load_err(dir, "config.json has no hidden_size"))? as usize;
+            .ok_or_else(|| load_err(dir, "config.json has no hidden_size"))?
+            as usize;
         let dims = hidden * st.pooling.len();
         if let Some(d) = st.pooling_dimension {
             if d != hidden {
-                return Err(load_err(dir, format!("pooling expects dimension {d}, the model's hidden size is {hidden}")));
+                return Err(load_err(
+                    dir,
+                    format!("pooling expects dimension {d}, the model's hidden size is {hidden}"),
+                ));
             }
         }
 
@@ -278,7 +309,11 @@ impl LocalModel {
 
     /// Tokens each text becomes after truncation, special tokens included.
     pub fn count_tokens(&self, texts: &[String]) -> Result<Vec<usize>, EmbedError> {
-        let encodings = self.inner.tokenizer.encode(texts).map_err(|e| self.inner.run_err(e))?;
+        let encodings = self
+            .inner
+            .tokenizer
+            .encode(texts)
+            .map_err(|e| self.inner.run_err(e))?;
         Ok(encodings.iter().map(|e| e.ids.len()).collect())
     }
 
@@ -366,7 +401,9 @@ fn sub_batches(lengths: &[usize], budget: usize, max_rows: usize) -> Vec<Vec<usi
     let mut current: Vec<usize> = Vec::new();
     for i in order {
         let longest = lengths[i].max(1);
-        if !current.is_empty() && (current.len() >= max_rows || (current.len() + 1) * longest > budget) {
+        if !current.is_empty()
+            && (current.len() >= max_rows || (current.len() + 1) * longest > budget)
+        {
             groups.push(std::mem::take(&mut current));
         }
         current.push(i);
@@ -388,8 +425,8 @@ fn weights(dir: &Path) -> Result<VarBuilder<'static>, String> {
     } else if dir.join("model.safetensors.index.json").is_file() {
         let index = std::fs::read_to_string(dir.join("model.safetensors.index.json"))
             .map_err(|e| format!("model.safetensors.index.json: {e}"))?;
-        let index: serde_json::Value =
-            serde_json::from_str(&index).map_err(|e| format!("model.safetensors.index.json: {e}"))?;
+        let index: serde_json::Value = serde_json::from_str(&index)
+            .map_err(|e| format!("model.safetensors.index.json: {e}"))?;
         let mut files: Vec<PathBuf> = index
             .get("weight_map")
             .and_then(|m| m.as_object())
@@ -434,7 +471,13 @@ mod tests {
     #[test]
     fn sub_batches_cap_rows_and_isolate_huge_texts() {
         let lengths = vec![5; 10];
-        assert_eq!(sub_batches(&lengths, 1000, 4).iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4, 2]);
+        assert_eq!(
+            sub_batches(&lengths, 1000, 4)
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
+            vec![4, 4, 2]
+        );
         assert_eq!(sub_batches(&[5000, 3], 100, 64), vec![vec![1], vec![0]]);
         assert!(sub_batches(&[], 100, 4).is_empty());
     }
@@ -442,15 +485,30 @@ mod tests {
     #[test]
     fn detects_architectures() {
         let j = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
-        assert_eq!(Architecture::detect(&j(r#"{"model_type":"bert"}"#)), Some(Architecture::Bert));
-        assert_eq!(Architecture::detect(&j(r#"{"model_type":"mpnet"}"#)), Some(Architecture::MPNet));
-        assert_eq!(Architecture::detect(&j(r#"{"model_type":"xlm-roberta"}"#)), Some(Architecture::XlmRoberta));
-        assert_eq!(Architecture::detect(&j(r#"{"model_type":"qwen3"}"#)), Some(Architecture::Qwen3));
+        assert_eq!(
+            Architecture::detect(&j(r#"{"model_type":"bert"}"#)),
+            Some(Architecture::Bert)
+        );
+        assert_eq!(
+            Architecture::detect(&j(r#"{"model_type":"mpnet"}"#)),
+            Some(Architecture::MPNet)
+        );
+        assert_eq!(
+            Architecture::detect(&j(r#"{"model_type":"xlm-roberta"}"#)),
+            Some(Architecture::XlmRoberta)
+        );
+        assert_eq!(
+            Architecture::detect(&j(r#"{"model_type":"qwen3"}"#)),
+            Some(Architecture::Qwen3)
+        );
         assert_eq!(
             Architecture::detect(&j(r#"{"architectures":["XLMRobertaModel"]}"#)),
             Some(Architecture::XlmRoberta)
         );
-        assert_eq!(Architecture::detect(&j(r#"{"model_type":"qwen3_moe"}"#)), None);
+        assert_eq!(
+            Architecture::detect(&j(r#"{"model_type":"qwen3_moe"}"#)),
+            None
+        );
         assert_eq!(Architecture::detect(&j(r#"{"model_type":"t5"}"#)), None);
     }
 }

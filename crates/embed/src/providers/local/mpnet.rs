@@ -6,7 +6,9 @@
 
 use super::Encoder;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{
+    embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,17 +70,25 @@ impl Layer {
     /// padding mask.
     fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
         let (b, l, _) = x.dims3()?;
-        let split = |t: Tensor| t.reshape((b, l, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous();
+        let split = |t: Tensor| {
+            t.reshape((b, l, self.heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
         let q = split(self.q.forward(x)?)?;
         let k = split(self.k.forward(x)?)?;
         let v = split(self.v.forward(x)?)?;
         let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
         let scores = scores.broadcast_add(bias)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, self.heads * self.head_dim))?;
+        let ctx = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, l, self.heads * self.head_dim))?;
         let attn = self.attn_norm.forward(&(self.o.forward(&ctx)? + x)?)?;
         let inter = self.act.forward(&self.intermediate.forward(&attn)?)?;
-        self.out_norm.forward(&(self.output.forward(&inter)? + attn)?)
+        self.out_norm
+            .forward(&(self.output.forward(&inter)? + attn)?)
     }
 }
 
@@ -94,8 +104,13 @@ pub(crate) struct MPNet {
 
 impl MPNet {
     pub fn load(vb: VarBuilder, config_json: &str) -> Result<MPNet, String> {
-        let cfg: Config = serde_json::from_str(config_json).map_err(|e| format!("config.json (mpnet): {e}"))?;
-        let vb = if vb.contains_tensor("mpnet.embeddings.word_embeddings.weight") { vb.pp("mpnet") } else { vb };
+        let cfg: Config =
+            serde_json::from_str(config_json).map_err(|e| format!("config.json (mpnet): {e}"))?;
+        let vb = if vb.contains_tensor("mpnet.embeddings.word_embeddings.weight") {
+            vb.pp("mpnet")
+        } else {
+            vb
+        };
         Self::load_cfg(vb, &cfg).map_err(|e| format!("mpnet weights: {e}"))
     }
 
@@ -104,7 +119,11 @@ impl MPNet {
         let enc = vb.pp("encoder");
         Ok(MPNet {
             word_embeddings: embedding(cfg.vocab_size, cfg.hidden_size, emb.pp("word_embeddings"))?,
-            position_embeddings: embedding(cfg.max_position_embeddings, cfg.hidden_size, emb.pp("position_embeddings"))?,
+            position_embeddings: embedding(
+                cfg.max_position_embeddings,
+                cfg.hidden_size,
+                emb.pp("position_embeddings"),
+            )?,
             embed_norm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, emb.pp("LayerNorm"))?,
             layers: (0..cfg.num_hidden_layers)
                 .map(|i| Layer::load(enc.pp(format!("layer.{i}")), cfg))
@@ -129,23 +148,35 @@ impl MPNet {
         }
         let idx = Tensor::from_vec(idx, (seq, seq), dev)?;
         // (seq, seq, heads) -> (1, heads, seq, seq)
-        self.relative_attention_bias.forward(&idx)?.permute((2, 0, 1))?.unsqueeze(0)
+        self.relative_attention_bias
+            .forward(&idx)?
+            .permute((2, 0, 1))?
+            .unsqueeze(0)
     }
 }
 
 impl Encoder for MPNet {
-    fn forward(&self, input_ids: &Tensor, _type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        input_ids: &Tensor,
+        _type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         let (_, seq) = input_ids.dims2()?;
         let dev = input_ids.device();
         // positions = cumsum(ids != pad) * (ids != pad) + pad, as in RoBERTa.
         let not_pad = input_ids.ne(self.pad_id)?.to_dtype(DType::F32)?;
-        let positions = ((not_pad.cumsum(1)? * &not_pad)? + self.pad_id as f64)?.to_dtype(DType::U32)?;
-        let x = (self.word_embeddings.forward(input_ids)? + self.position_embeddings.forward(&positions)?)?;
+        let positions =
+            ((not_pad.cumsum(1)? * &not_pad)? + self.pad_id as f64)?.to_dtype(DType::U32)?;
+        let x = (self.word_embeddings.forward(input_ids)?
+            + self.position_embeddings.forward(&positions)?)?;
         let mut x = self.embed_norm.forward(&x)?;
 
         // Padding keys get the most negative f32, as HF's extended mask does.
         let mask = mask.to_dtype(DType::F32)?;
-        let additive = ((1.0 - mask)? * f32::MIN as f64)?.unsqueeze(1)?.unsqueeze(1)?;
+        let additive = ((1.0 - mask)? * f32::MIN as f64)?
+            .unsqueeze(1)?
+            .unsqueeze(1)?;
         let bias = self.position_bias(seq, dev)?.broadcast_add(&additive)?;
         for layer in &self.layers {
             x = layer.forward(&x, &bias)?;
@@ -156,7 +187,11 @@ impl Encoder for MPNet {
 
 /// HF `MPNetEncoder.relative_position_bucket`, with the float steps done in
 /// f32 as torch does them, so that bucket edges land on the same side.
-pub(crate) fn relative_position_bucket(relative_position: i64, num_buckets: i64, max_distance: i64) -> i64 {
+pub(crate) fn relative_position_bucket(
+    relative_position: i64,
+    num_buckets: i64,
+    max_distance: i64,
+) -> i64 {
     let mut ret = 0;
     let mut n = -relative_position;
     let num_buckets = num_buckets / 2;
@@ -197,14 +232,22 @@ mod tests {
     /// on f32 rounding of a logarithm.
     #[test]
     fn buckets_match_pytorch_table() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny/mpnet_buckets.json");
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tiny/mpnet_buckets.json"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let from = json["from"].as_i64().unwrap();
         let buckets = json["buckets"].as_array().unwrap();
         assert_eq!(buckets.len(), 1201);
         for (i, b) in buckets.iter().enumerate() {
             let rel = from + i as i64;
-            assert_eq!(relative_position_bucket(rel, 32, 128), b.as_i64().unwrap(), "relative position {rel}");
+            assert_eq!(
+                relative_position_bucket(rel, 32, 128),
+                b.as_i64().unwrap(),
+                "relative position {rel}"
+            );
         }
     }
 }

@@ -21,7 +21,11 @@ pub enum PoolingMode {
 
 /// Pools `hidden` `(batch, seq, dim)`, whose row `i` has `lengths[i]` real
 /// tokens followed by padding, into one vector per row.
-pub(crate) fn pool(hidden: &Tensor, lengths: &[usize], modes: &[PoolingMode]) -> Result<Vec<Vec<f32>>> {
+pub(crate) fn pool(
+    hidden: &Tensor,
+    lengths: &[usize],
+    modes: &[PoolingMode],
+) -> Result<Vec<Vec<f32>>> {
     let (_, _, dim) = hidden.dims3()?;
     let rows = hidden.to_vec3::<f32>()?;
     Ok(rows
@@ -38,7 +42,13 @@ pub(crate) fn pool(hidden: &Tensor, lengths: &[usize], modes: &[PoolingMode]) ->
         .collect())
 }
 
-fn pool_one(real: &[Vec<f32>], row: &[Vec<f32>], dim: usize, mode: PoolingMode, out: &mut Vec<f32>) {
+fn pool_one(
+    real: &[Vec<f32>],
+    row: &[Vec<f32>],
+    dim: usize,
+    mode: PoolingMode,
+    out: &mut Vec<f32>,
+) {
     match mode {
         // sentence-transformers takes the first unmasked position; with
         // right padding that is position 0 (and 0 for an all-padding row).
@@ -59,7 +69,11 @@ fn pool_one(real: &[Vec<f32>], row: &[Vec<f32>], dim: usize, mode: PoolingMode, 
         PoolingMode::Mean | PoolingMode::MeanSqrtLen => {
             let sum = sum_tokens(real, dim, |_| 1.0);
             let count = (real.len() as f32).max(1e-9);
-            let denom = if mode == PoolingMode::Mean { count } else { count.sqrt() };
+            let denom = if mode == PoolingMode::Mean {
+                count
+            } else {
+                count.sqrt()
+            };
             out.extend(sum.into_iter().map(|s| s / denom));
         }
         PoolingMode::WeightedMean => {
@@ -117,13 +131,25 @@ mod tests {
         let lens = [3, 1];
         let p = |m| pool(&h, &lens, &[m]).unwrap();
         assert_eq!(p(PoolingMode::Cls), vec![vec![1.0, 2.0], vec![7.0, 8.0]]);
-        assert_eq!(p(PoolingMode::Mean), vec![vec![3.0, 4.0 / 3.0], vec![7.0, 8.0]]);
+        assert_eq!(
+            p(PoolingMode::Mean),
+            vec![vec![3.0, 4.0 / 3.0], vec![7.0, 8.0]]
+        );
         assert_eq!(p(PoolingMode::Max), vec![vec![5.0, 6.0], vec![7.0, 8.0]]);
-        assert_eq!(p(PoolingMode::LastToken), vec![vec![5.0, 6.0], vec![7.0, 8.0]]);
+        assert_eq!(
+            p(PoolingMode::LastToken),
+            vec![vec![5.0, 6.0], vec![7.0, 8.0]]
+        );
         let sqrt3 = 3f32.sqrt();
-        assert_eq!(p(PoolingMode::MeanSqrtLen), vec![vec![9.0 / sqrt3, 4.0 / sqrt3], vec![7.0, 8.0]]);
+        assert_eq!(
+            p(PoolingMode::MeanSqrtLen),
+            vec![vec![9.0 / sqrt3, 4.0 / sqrt3], vec![7.0, 8.0]]
+        );
         // weights 1,2,3 over 6
-        assert_eq!(p(PoolingMode::WeightedMean)[0], vec![(1.0 + 6.0 + 15.0) / 6.0, (2.0 - 8.0 + 18.0) / 6.0]);
+        assert_eq!(
+            p(PoolingMode::WeightedMean)[0],
+            vec![(1.0 + 6.0 + 15.0) / 6.0, (2.0 - 8.0 + 18.0) / 6.0]
+        );
         let both = pool(&h, &lens, &[PoolingMode::Cls, PoolingMode::Mean]).unwrap();
         assert_eq!(both[1], vec![7.0, 8.0, 7.0, 8.0]);
     }

@@ -13,7 +13,9 @@
 
 use super::Encoder;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{embedding, linear_b, rms_norm, Activation, Embedding, Linear, RmsNorm, VarBuilder};
+use candle_nn::{
+    embedding, linear_b, rms_norm, Activation, Embedding, Linear, RmsNorm, VarBuilder,
+};
 
 struct Config {
     vocab_size: usize,
@@ -31,9 +33,13 @@ struct Config {
 
 impl Config {
     fn parse(json: &str) -> Result<Config, String> {
-        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("config.json (qwen3): {e}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("config.json (qwen3): {e}"))?;
         let usize_of = |k: &str| -> Result<usize, String> {
-            v.get(k).and_then(|x| x.as_u64()).map(|x| x as usize).ok_or_else(|| format!("config.json (qwen3): missing {k}"))
+            v.get(k)
+                .and_then(|x| x.as_u64())
+                .map(|x| x as usize)
+                .ok_or_else(|| format!("config.json (qwen3): missing {k}"))
         };
         let hidden_size = usize_of("hidden_size")?;
         let num_attention_heads = usize_of("num_attention_heads")?;
@@ -41,7 +47,10 @@ impl Config {
         let rope = v.get("rope_parameters").filter(|r| r.is_object());
         let rope_type = rope
             .and_then(|r| r.get("rope_type"))
-            .or_else(|| v.get("rope_scaling").and_then(|r| r.get("rope_type").or_else(|| r.get("type"))))
+            .or_else(|| {
+                v.get("rope_scaling")
+                    .and_then(|r| r.get("rope_type").or_else(|| r.get("type")))
+            })
             .and_then(|t| t.as_str())
             .unwrap_or("default");
         if rope_type != "default" {
@@ -53,7 +62,8 @@ impl Config {
             .and_then(|x| x.as_f64())
             .unwrap_or(10_000.0);
         let hidden_act = match v.get("hidden_act") {
-            Some(a) => serde_json::from_value(a.clone()).map_err(|e| format!("config.json (qwen3): hidden_act: {e}"))?,
+            Some(a) => serde_json::from_value(a.clone())
+                .map_err(|e| format!("config.json (qwen3): hidden_act: {e}"))?,
             None => Activation::Silu,
         };
         Ok(Config {
@@ -66,10 +76,19 @@ impl Config {
                 .get("num_key_value_heads")
                 .and_then(|x| x.as_u64())
                 .map_or(num_attention_heads, |x| x as usize),
-            head_dim: v.get("head_dim").and_then(|x| x.as_u64()).map_or(hidden_size / num_attention_heads, |x| x as usize),
-            rms_norm_eps: v.get("rms_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-6),
+            head_dim: v
+                .get("head_dim")
+                .and_then(|x| x.as_u64())
+                .map_or(hidden_size / num_attention_heads, |x| x as usize),
+            rms_norm_eps: v
+                .get("rms_norm_eps")
+                .and_then(|x| x.as_f64())
+                .unwrap_or(1e-6),
             rope_theta,
-            attention_bias: v.get("attention_bias").and_then(|x| x.as_bool()).unwrap_or(false),
+            attention_bias: v
+                .get("attention_bias")
+                .and_then(|x| x.as_bool())
+                .unwrap_or(false),
             hidden_act,
         })
     }
@@ -118,16 +137,28 @@ impl Layer {
         })
     }
 
-    fn forward(&self, x: &Tensor, mask: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        mask: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         let (b, l, _) = x.dims3()?;
         let h = self.input_norm.forward(x)?;
         // (b, l, heads*hd) -> per-head RMSNorm -> (b, heads, l, hd)
         let heads = |t: Tensor, n: usize, norm: &RmsNorm| -> candle_core::Result<Tensor> {
-            norm.forward(&t.reshape((b, l, n, self.head_dim))?)?.transpose(1, 2)?.contiguous()
+            norm.forward(&t.reshape((b, l, n, self.head_dim))?)?
+                .transpose(1, 2)?
+                .contiguous()
         };
         let q = heads(self.q_proj.forward(&h)?, self.heads, &self.q_norm)?;
         let k = heads(self.k_proj.forward(&h)?, self.kv_heads, &self.k_norm)?;
-        let v = self.v_proj.forward(&h)?.reshape((b, l, self.kv_heads, self.head_dim))?.transpose(1, 2)?;
+        let v = self
+            .v_proj
+            .forward(&h)?
+            .reshape((b, l, self.kv_heads, self.head_dim))?
+            .transpose(1, 2)?;
         let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
         let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
         let groups = self.heads / self.kv_heads;
@@ -135,7 +166,10 @@ impl Layer {
         let v = repeat_kv(v.contiguous()?, groups)?;
         let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?.broadcast_add(mask)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, self.heads * self.head_dim))?;
+        let ctx = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, l, self.heads * self.head_dim))?;
         let x = (x + self.o_proj.forward(&ctx)?)?;
         let h = self.post_norm.forward(&x)?;
         let mlp = (self.act.forward(&self.gate_proj.forward(&h)?)? * self.up_proj.forward(&h)?)?;
@@ -150,7 +184,9 @@ fn repeat_kv(x: Tensor, n: usize) -> candle_core::Result<Tensor> {
         return Ok(x);
     }
     let (b, kv, l, d) = x.dims4()?;
-    x.unsqueeze(2)?.expand((b, kv, n, l, d))?.reshape((b, kv * n, l, d))
+    x.unsqueeze(2)?
+        .expand((b, kv, n, l, d))?
+        .reshape((b, kv * n, l, d))
 }
 
 pub(crate) struct Qwen3 {
@@ -167,7 +203,11 @@ impl Qwen3 {
         let cfg = Config::parse(config_json)?;
         // Saved as Qwen3Model the keys are bare; from a causal-LM checkpoint
         // they sit under `model.`.
-        let vb = if vb.contains_tensor("model.embed_tokens.weight") { vb.pp("model") } else { vb };
+        let vb = if vb.contains_tensor("model.embed_tokens.weight") {
+            vb.pp("model")
+        } else {
+            vb
+        };
         Self::load_cfg(vb, &cfg, max_len.max(1)).map_err(|e| format!("qwen3 weights: {e}"))
     }
 
@@ -187,22 +227,39 @@ impl Qwen3 {
 
 /// cos/sin of `position * inv_freq`, in f32 like HF's default rotary
 /// embedding (`inv_freq = 1 / theta^(2i/d)`).
-fn rope_tables(head_dim: usize, theta: f64, max_len: usize, dev: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let inv_freq: Vec<f32> =
-        (0..head_dim).step_by(2).map(|i| (1.0 / theta.powf(i as f64 / head_dim as f64)) as f32).collect();
+fn rope_tables(
+    head_dim: usize,
+    theta: f64,
+    max_len: usize,
+    dev: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let inv_freq: Vec<f32> = (0..head_dim)
+        .step_by(2)
+        .map(|i| (1.0 / theta.powf(i as f64 / head_dim as f64)) as f32)
+        .collect();
     let half = inv_freq.len();
     let inv_freq = Tensor::from_vec(inv_freq, (1, half), dev)?;
-    let t = Tensor::arange(0u32, max_len as u32, dev)?.to_dtype(DType::F32)?.reshape((max_len, 1))?;
+    let t = Tensor::arange(0u32, max_len as u32, dev)?
+        .to_dtype(DType::F32)?
+        .reshape((max_len, 1))?;
     let freqs = t.broadcast_mul(&inv_freq)?;
     Ok((freqs.cos()?, freqs.sin()?))
 }
 
 impl Encoder for Qwen3 {
-    fn forward(&self, input_ids: &Tensor, _type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        input_ids: &Tensor,
+        _type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         let (b, l) = input_ids.dims2()?;
         let dev = input_ids.device();
         if l > self.cos.dim(0)? {
-            candle_core::bail!("sequence of {l} tokens exceeds the {} the model was loaded for", self.cos.dim(0)?);
+            candle_core::bail!(
+                "sequence of {l} tokens exceeds the {} the model was loaded for",
+                self.cos.dim(0)?
+            );
         }
         let cos = self.cos.narrow(0, 0, l)?;
         let sin = self.sin.narrow(0, 0, l)?;
@@ -212,7 +269,13 @@ impl Encoder for Qwen3 {
         let mut additive = Vec::with_capacity(b * l * l);
         for row in &keys {
             for i in 0..l {
-                additive.extend((0..l).map(|j| if j <= i && row[j] != 0 { 0f32 } else { f32::MIN }));
+                additive.extend((0..l).map(|j| {
+                    if j <= i && row[j] != 0 {
+                        0f32
+                    } else {
+                        f32::MIN
+                    }
+                }));
             }
         }
         let additive = Tensor::from_vec(additive, (b, 1, l, l), dev)?;

@@ -40,7 +40,10 @@ struct SbertConfig {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))
 }
@@ -49,8 +52,14 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
 /// model directory.
 fn module_dir(dir: &Path, rel: &str) -> Result<PathBuf, String> {
     let rel = Path::new(rel);
-    if rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
-        return Err(format!("modules.json: module path {} is not inside the model directory", rel.display()));
+    if rel
+        .components()
+        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(format!(
+            "modules.json: module path {} is not inside the model directory",
+            rel.display()
+        ));
     }
     Ok(dir.join(rel))
 }
@@ -87,13 +96,20 @@ impl SentenceTransformerConfig {
         let pooling_dir = pooling_dir.ok_or("modules.json: no Pooling module")?;
 
         let sbert_path = transformer_dir.join("sentence_bert_config.json");
-        let sbert: SbertConfig = if sbert_path.is_file() { read_json(&sbert_path)? } else { SbertConfig::default() };
+        let sbert: SbertConfig = if sbert_path.is_file() {
+            read_json(&sbert_path)?
+        } else {
+            SbertConfig::default()
+        };
         let tokenizer_max_length = {
             let p = transformer_dir.join("tokenizer_config.json");
             if p.is_file() {
                 let v: serde_json::Value = read_json(&p)?;
                 // transformers writes a huge sentinel (1e30) for "no limit".
-                v.get("model_max_length").and_then(|v| v.as_u64()).filter(|&n| n <= 1 << 20).map(|n| n as usize)
+                v.get("model_max_length")
+                    .and_then(|v| v.as_u64())
+                    .filter(|&n| n <= 1 << 20)
+                    .map(|n| n as usize)
             } else {
                 None
             }
@@ -105,7 +121,11 @@ impl SentenceTransformerConfig {
             .or_else(|| pooling_config.get("embedding_dimension"))
             .and_then(|v| v.as_u64())
             .map(|v| v as usize);
-        if pooling_config.get("include_prompt").and_then(|v| v.as_bool()) == Some(false) {
+        if pooling_config
+            .get("include_prompt")
+            .and_then(|v| v.as_bool())
+            == Some(false)
+        {
             // Prompts are never prepended here, so there is nothing to exclude.
             tracing::debug!("pooling include_prompt=false has no effect without prompts");
         }
@@ -127,7 +147,10 @@ impl SentenceTransformerConfig {
         if let Some(n) = self.st_max_seq_length {
             return Some(n);
         }
-        let mpe = config.get("max_position_embeddings").and_then(|v| v.as_u64()).map(|v| v as usize);
+        let mpe = config
+            .get("max_position_embeddings")
+            .and_then(|v| v.as_u64())
+            .map(|v| v as usize);
         [mpe, self.tokenizer_max_length].into_iter().flatten().min()
     }
 }
@@ -142,7 +165,11 @@ fn pooling_modes(config: &serde_json::Value) -> Result<Vec<PoolingMode>, String>
             "mean_sqrt_len_tokens" => PoolingMode::MeanSqrtLen,
             "weightedmean" => PoolingMode::WeightedMean,
             "lasttoken" => PoolingMode::LastToken,
-            other => return Err(format!("1_Pooling/config.json: unknown pooling mode {other:?}")),
+            other => {
+                return Err(format!(
+                    "1_Pooling/config.json: unknown pooling mode {other:?}"
+                ))
+            }
         })
     };
     match config.get("pooling_mode") {
@@ -150,7 +177,11 @@ fn pooling_modes(config: &serde_json::Value) -> Result<Vec<PoolingMode>, String>
         Some(serde_json::Value::Array(a)) => {
             let modes = a
                 .iter()
-                .map(|v| v.as_str().ok_or_else(|| "pooling_mode must hold strings".to_string()).and_then(parse))
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| "pooling_mode must hold strings".to_string())
+                        .and_then(parse)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             if !modes.is_empty() {
                 return Ok(modes);
@@ -163,8 +194,14 @@ fn pooling_modes(config: &serde_json::Value) -> Result<Vec<PoolingMode>, String>
         ("pooling_mode_cls_token", PoolingMode::Cls),
         ("pooling_mode_max_tokens", PoolingMode::Max),
         ("pooling_mode_mean_tokens", PoolingMode::Mean),
-        ("pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLen),
-        ("pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean),
+        (
+            "pooling_mode_mean_sqrt_len_tokens",
+            PoolingMode::MeanSqrtLen,
+        ),
+        (
+            "pooling_mode_weightedmean_tokens",
+            PoolingMode::WeightedMean,
+        ),
         ("pooling_mode_lasttoken", PoolingMode::LastToken),
     ];
     let modes: Vec<PoolingMode> = legacy
@@ -173,7 +210,11 @@ fn pooling_modes(config: &serde_json::Value) -> Result<Vec<PoolingMode>, String>
         .map(|(_, m)| *m)
         .collect();
     // sentence-transformers falls back to mean when nothing is selected.
-    Ok(if modes.is_empty() { vec![PoolingMode::Mean] } else { modes })
+    Ok(if modes.is_empty() {
+        vec![PoolingMode::Mean]
+    } else {
+        modes
+    })
 }
 
 #[cfg(test)]
@@ -187,14 +228,23 @@ mod tests {
     #[test]
     fn legacy_and_new_pooling_configs() {
         assert_eq!(
-            pooling_modes(&j(r#"{"pooling_mode_cls_token":false,"pooling_mode_mean_tokens":true}"#)).unwrap(),
+            pooling_modes(&j(
+                r#"{"pooling_mode_cls_token":false,"pooling_mode_mean_tokens":true}"#
+            ))
+            .unwrap(),
             vec![PoolingMode::Mean]
         );
         assert_eq!(
-            pooling_modes(&j(r#"{"pooling_mode_lasttoken":true,"pooling_mode_cls_token":true}"#)).unwrap(),
+            pooling_modes(&j(
+                r#"{"pooling_mode_lasttoken":true,"pooling_mode_cls_token":true}"#
+            ))
+            .unwrap(),
             vec![PoolingMode::Cls, PoolingMode::LastToken]
         );
-        assert_eq!(pooling_modes(&j(r#"{"pooling_mode":"lasttoken"}"#)).unwrap(), vec![PoolingMode::LastToken]);
+        assert_eq!(
+            pooling_modes(&j(r#"{"pooling_mode":"lasttoken"}"#)).unwrap(),
+            vec![PoolingMode::LastToken]
+        );
         assert_eq!(
             pooling_modes(&j(r#"{"pooling_mode":["cls","mean"]}"#)).unwrap(),
             vec![PoolingMode::Cls, PoolingMode::Mean]
@@ -207,7 +257,13 @@ mod tests {
     fn refuses_module_paths_outside_the_directory() {
         assert!(module_dir(Path::new("/m"), "../etc").is_err());
         assert!(module_dir(Path::new("/m"), "/etc").is_err());
-        assert_eq!(module_dir(Path::new("/m"), "1_Pooling").unwrap(), PathBuf::from("/m/1_Pooling"));
-        assert_eq!(module_dir(Path::new("/m"), "").unwrap(), PathBuf::from("/m"));
+        assert_eq!(
+            module_dir(Path::new("/m"), "1_Pooling").unwrap(),
+            PathBuf::from("/m/1_Pooling")
+        );
+        assert_eq!(
+            module_dir(Path::new("/m"), "").unwrap(),
+            PathBuf::from("/m")
+        );
     }
 }

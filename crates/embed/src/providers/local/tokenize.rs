@@ -33,12 +33,22 @@ pub(crate) struct Padded {
 impl TextTokenizer {
     /// `pad_id` from config.json wins over the tokenizer's: RoBERTa-style
     /// models derive positions from it.
-    pub fn load(dir: &Path, max_len: usize, lower_case: bool, pad_id: Option<u32>) -> Result<TextTokenizer, String> {
+    pub fn load(
+        dir: &Path,
+        max_len: usize,
+        lower_case: bool,
+        pad_id: Option<u32>,
+    ) -> Result<TextTokenizer, String> {
         let path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&path).map_err(|e| format!("tokenizer.json: {e}"))?;
+        let mut tokenizer =
+            Tokenizer::from_file(&path).map_err(|e| format!("tokenizer.json: {e}"))?;
         let pad_id = pad_id
             .or_else(|| tokenizer.get_padding().map(|p| p.pad_id))
-            .or_else(|| ["[PAD]", "<pad>", "<|endoftext|>"].iter().find_map(|t| tokenizer.token_to_id(t)))
+            .or_else(|| {
+                ["[PAD]", "<pad>", "<|endoftext|>"]
+                    .iter()
+                    .find_map(|t| tokenizer.token_to_id(t))
+            })
             .unwrap_or(0);
         tokenizer.with_padding(None);
         tokenizer
@@ -49,7 +59,12 @@ impl TextTokenizer {
                 stride: 0,
             }))
             .map_err(|e| format!("tokenizer.json: truncation at {max_len}: {e}"))?;
-        Ok(TextTokenizer { tokenizer, max_len, lower_case, pad_id })
+        Ok(TextTokenizer {
+            tokenizer,
+            max_len,
+            lower_case,
+            pad_id,
+        })
     }
 
     pub fn max_len(&self) -> usize {
@@ -66,10 +81,16 @@ impl TextTokenizer {
         } else {
             texts.to_vec()
         };
-        let encodings = self.tokenizer.encode_batch(inputs, true).map_err(|e| format!("tokenizer: {e}"))?;
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| format!("tokenizer: {e}"))?;
         Ok(encodings
             .into_iter()
-            .map(|e| Encoded { ids: e.get_ids().to_vec(), type_ids: e.get_type_ids().to_vec() })
+            .map(|e| Encoded {
+                ids: e.get_ids().to_vec(),
+                type_ids: e.get_type_ids().to_vec(),
+            })
             .collect())
     }
 }
@@ -96,7 +117,14 @@ pub(crate) fn pad_right(rows: &[&Encoded], pad_id: u32) -> Padded {
         mask.extend(std::iter::repeat_n(1u32, len));
         mask.extend(std::iter::repeat_n(0u32, seq_len - len));
     }
-    Padded { rows: rows.len(), seq_len, ids, type_ids, mask, lengths }
+    Padded {
+        rows: rows.len(),
+        seq_len,
+        ids,
+        type_ids,
+        mask,
+        lengths,
+    }
 }
 
 #[cfg(test)]
@@ -105,8 +133,14 @@ mod tests {
 
     #[test]
     fn pads_on_the_right_to_the_longest_row() {
-        let a = Encoded { ids: vec![5, 6, 7], type_ids: vec![0, 0, 0] };
-        let b = Encoded { ids: vec![8], type_ids: vec![0] };
+        let a = Encoded {
+            ids: vec![5, 6, 7],
+            type_ids: vec![0, 0, 0],
+        };
+        let b = Encoded {
+            ids: vec![8],
+            type_ids: vec![0],
+        };
         let p = pad_right(&[&a, &b], 1);
         assert_eq!((p.rows, p.seq_len), (2, 3));
         assert_eq!(p.ids, vec![5, 6, 7, 8, 1, 1]);

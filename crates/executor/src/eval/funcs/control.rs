@@ -53,10 +53,19 @@ fn case_equal(v: &Value, w: &Value, collation: Collation) -> Result<bool> {
     Ok(apply_cmp(CmpOp::Eq, v, w, collation)? == Some(true))
 }
 
-pub(super) fn call(func: Func, args: &[Expr], row: &[Value], ctx: &dyn EvalContext) -> Result<Value> {
+pub(super) fn call(
+    func: Func,
+    args: &[Expr],
+    row: &[Value],
+    ctx: &dyn EvalContext,
+) -> Result<Value> {
     Ok(match func {
         Func::If => {
-            let branch = if eval_truth(&args[0], row, ctx)? == Some(true) { &args[1] } else { &args[2] };
+            let branch = if eval_truth(&args[0], row, ctx)? == Some(true) {
+                &args[1]
+            } else {
+                &args[2]
+            };
             eval_ref(branch, row, ctx)?.into_owned()
         }
         Func::IfNull => {
@@ -87,10 +96,18 @@ pub(super) fn call(func: Func, args: &[Expr], row: &[Value], ctx: &dyn EvalConte
         }
         Func::IsNullFn => bool_value(Some(eval_ref(&args[0], row, ctx)?.is_null())),
         Func::Greatest | Func::Least => {
-            let vals = args.iter().map(|a| eval_ref(a, row, ctx)).collect::<Result<Vec<_>>>()?;
+            let vals = args
+                .iter()
+                .map(|a| eval_ref(a, row, ctx))
+                .collect::<Result<Vec<_>>>()?;
             extreme(&vals, func == Func::Greatest)?
         }
-        _ => return Err(Error::internal(format!("{} is not a control function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not a control function",
+                func.name()
+            )))
+        }
     })
 }
 
@@ -103,12 +120,19 @@ fn extreme(vals: &[Cow<'_, Value>], greatest: bool) -> Result<Value> {
     }
     let is_str = |v: &Value| matches!(v, Value::Str(_) | Value::Bytes(_));
     let has_vector = vals.iter().any(|v| matches!(v.as_ref(), Value::Vector(_)));
-    let as_strings = !has_vector && vals.iter().any(|v| is_str(v)) && !vals.iter().all(|v| is_str(v))
-        && !vals.iter().any(|v| matches!(v.as_ref(), Value::Date(_) | Value::DateTime(_)));
+    let as_strings = !has_vector
+        && vals.iter().any(|v| is_str(v))
+        && !vals.iter().all(|v| is_str(v))
+        && !vals
+            .iter()
+            .any(|v| matches!(v.as_ref(), Value::Date(_) | Value::DateTime(_)));
     let mut best = 0;
     for i in 1..vals.len() {
         let ord = if as_strings {
-            let (a, b) = (to_text(&vals[i]).unwrap_or_default(), to_text(&vals[best]).unwrap_or_default());
+            let (a, b) = (
+                to_text(&vals[i]).unwrap_or_default(),
+                to_text(&vals[best]).unwrap_or_default(),
+            );
             compare_str(&a, &b, Collation::Utf8mb4Bin)
         } else {
             compare_values(&vals[i], &vals[best], Collation::Utf8mb4Bin)?.unwrap_or(Ordering::Equal)
@@ -123,7 +147,11 @@ fn extreme(vals: &[Cow<'_, Value>], greatest: bool) -> Result<Value> {
     } else if has_vector {
         match chosen {
             Value::Vector(_) => chosen.clone(),
-            other => Value::vector(crate::eval::convert::to_vector(other)?.unwrap_or_default().into_owned()),
+            other => Value::vector(
+                crate::eval::convert::to_vector(other)?
+                    .unwrap_or_default()
+                    .into_owned(),
+            ),
         }
     } else {
         chosen.clone()

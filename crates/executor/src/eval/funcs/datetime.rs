@@ -19,7 +19,9 @@ fn fsp_arg(a: Args<'_, '_>) -> Result<u8> {
         Some(v) => {
             let f = to_i64(v)?.unwrap_or(0);
             if !(0..=6).contains(&f) {
-                return Err(Error::other(format!("Too-big precision {f} specified for 'now'. Maximum is 6.")));
+                return Err(Error::other(format!(
+                    "Too-big precision {f} specified for 'now'. Maximum is 6."
+                )));
             }
             f as u8
         }
@@ -30,7 +32,8 @@ fn fsp_arg(a: Args<'_, '_>) -> Result<u8> {
 /// Drops digits beyond `fsp` (the statement clock has microseconds).
 fn truncate_fsp(dt: NaiveDateTime, fsp: u8) -> NaiveDateTime {
     let unit = 10u32.pow(9 - u32::from(fsp.min(6)));
-    dt.with_nanosecond(dt.nanosecond() / unit * unit).unwrap_or(dt)
+    dt.with_nanosecond(dt.nanosecond() / unit * unit)
+        .unwrap_or(dt)
 }
 
 pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result<Value> {
@@ -95,7 +98,9 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
                 iv = iv.negate();
             }
             match iv.apply(t) {
-                Some(r) if date_only && iv.micros == 0 && !unit_has_time(&unit) => Value::Date(r.date()),
+                Some(r) if date_only && iv.micros == 0 && !unit_has_time(&unit) => {
+                    Value::Date(r.date())
+                }
                 Some(r) => Value::DateTime(r),
                 None => Value::Null,
             }
@@ -111,7 +116,12 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
                 _ => Value::Null,
             }
         }
-        _ => return Err(Error::internal(format!("{} is not a date function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not a date function",
+                func.name()
+            )))
+        }
     })
 }
 
@@ -136,7 +146,10 @@ fn unix_timestamp(t: &NaiveDateTime) -> Value {
     if micros == 0 {
         Value::Int(secs)
     } else {
-        Value::Decimal(Decimal::from_i128_with_scale(i128::from(secs) * 1_000_000 + i128::from(micros), 6))
+        Value::Decimal(Decimal::from_i128_with_scale(
+            i128::from(secs) * 1_000_000 + i128::from(micros),
+            6,
+        ))
     }
 }
 
@@ -147,7 +160,10 @@ fn from_unixtime(v: &Value) -> Result<Option<NaiveDateTime>> {
         Some(Num::UInt(u)) => (i64::try_from(u).unwrap_or(i64::MAX), 0),
         Some(Num::Dec(d)) => {
             let whole = d.trunc();
-            let frac = ((d - whole) * Decimal::from(1_000_000)).round().to_i64().unwrap_or(0);
+            let frac = ((d - whole) * Decimal::from(1_000_000))
+                .round()
+                .to_i64()
+                .unwrap_or(0);
             (whole.to_i64().unwrap_or(-1), frac)
         }
         Some(Num::Float(f)) => (f.trunc() as i64, ((f - f.trunc()) * 1e6).round() as i64),
@@ -156,12 +172,35 @@ fn from_unixtime(v: &Value) -> Result<Option<NaiveDateTime>> {
     if !(0..=32_536_771_199).contains(&secs) {
         return Ok(None);
     }
-    Ok(chrono::DateTime::from_timestamp(secs, (micros.clamp(0, 999_999) * 1000) as u32).map(|d| d.naive_utc()))
+    Ok(
+        chrono::DateTime::from_timestamp(secs, (micros.clamp(0, 999_999) * 1000) as u32)
+            .map(|d| d.naive_utc()),
+    )
 }
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// MySQL's DATE_FORMAT specifiers; an unknown `%x` prints `x`.
 pub(crate) fn date_format(t: &NaiveDateTime, fmt: &str) -> String {
@@ -207,7 +246,14 @@ pub(crate) fn date_format(t: &NaiveDateTime, fmt: &str) -> String {
             'M' => write!(out, "{}", MONTHS[t.month0() as usize]),
             'm' => write!(out, "{:02}", t.month()),
             'p' => write!(out, "{}", if t.hour() < 12 { "AM" } else { "PM" }),
-            'r' => write!(out, "{:02}:{:02}:{:02} {}", h12(t.hour()), t.minute(), t.second(), if t.hour() < 12 { "AM" } else { "PM" }),
+            'r' => write!(
+                out,
+                "{:02}:{:02}:{:02} {}",
+                h12(t.hour()),
+                t.minute(),
+                t.second(),
+                if t.hour() < 12 { "AM" } else { "PM" }
+            ),
             'S' | 's' => write!(out, "{:02}", t.second()),
             'T' => write!(out, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
             'U' => write!(out, "{}", t.format("%U")),
@@ -260,15 +306,24 @@ const DAY: i128 = 24 * HOUR;
 
 impl Interval {
     fn negate(self) -> Interval {
-        Interval { months: -self.months, micros: -self.micros }
+        Interval {
+            months: -self.months,
+            micros: -self.micros,
+        }
     }
 
     fn parse(v: &Value, unit: &str) -> Result<Option<Interval>> {
         let simple = |micros_per: i128| -> Result<Option<Interval>> {
-            Ok(to_i64(v)?.map(|n| Interval { months: 0, micros: i128::from(n) * micros_per }))
+            Ok(to_i64(v)?.map(|n| Interval {
+                months: 0,
+                micros: i128::from(n) * micros_per,
+            }))
         };
         let months = |per: i64| -> Result<Option<Interval>> {
-            Ok(to_i64(v)?.map(|n| Interval { months: n.saturating_mul(per), micros: 0 }))
+            Ok(to_i64(v)?.map(|n| Interval {
+                months: n.saturating_mul(per),
+                micros: 0,
+            }))
         };
         match unit {
             "MICROSECOND" => simple(1),
@@ -277,9 +332,14 @@ impl Interval {
                 let Some(n) = to_num(v)? else {
                     return Ok(None);
                 };
-                let micros = n.to_decimal().unwrap_or_default().checked_mul(Decimal::from(1_000_000));
+                let micros = n
+                    .to_decimal()
+                    .unwrap_or_default()
+                    .checked_mul(Decimal::from(1_000_000));
                 // An interval beyond any representable date makes the result NULL.
-                Ok(micros.and_then(|d| d.round().to_i128()).map(|micros| Interval { months: 0, micros }))
+                Ok(micros
+                    .and_then(|d| d.round().to_i128())
+                    .map(|micros| Interval { months: 0, micros }))
             }
             "MINUTE" => simple(MIN),
             "HOUR" => simple(HOUR),
@@ -311,14 +371,20 @@ impl Interval {
                     Some(b) => (true, b),
                     None => (false, text),
                 };
-                let mut nums: Vec<&str> = body.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).collect();
+                let mut nums: Vec<&str> = body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 if nums.is_empty() || nums.len() > parts.len() {
                     return Ok(None);
                 }
                 let micro_last = parts.last() == Some(&1) && parts.len() > 1;
                 // Fields align to the right: '1:30' DAY_SECOND is 1 minute 30 seconds.
                 let offset = parts.len() - nums.len();
-                let mut iv = Interval { months: 0, micros: 0 };
+                let mut iv = Interval {
+                    months: 0,
+                    micros: 0,
+                };
                 let last = nums.len() - 1;
                 for (i, n) in nums.iter_mut().enumerate() {
                     let mut digits = n.to_string();
@@ -345,7 +411,11 @@ impl Interval {
         let mut r = t;
         if self.months != 0 {
             let m = Months::new(u32::try_from(self.months.unsigned_abs()).ok()?);
-            r = if self.months > 0 { r.checked_add_months(m)? } else { r.checked_sub_months(m)? };
+            r = if self.months > 0 {
+                r.checked_add_months(m)?
+            } else {
+                r.checked_sub_months(m)?
+            };
         }
         if self.micros != 0 {
             r = r.checked_add_signed(Duration::microseconds(i64::try_from(self.micros).ok()?))?;
@@ -379,7 +449,8 @@ fn timestamp_diff(unit: &str, x: NaiveDateTime, y: NaiveDateTime) -> Result<i64>
 
 fn month_diff(x: NaiveDateTime, y: NaiveDateTime) -> i64 {
     let (a, b, sign) = if y >= x { (x, y, 1) } else { (y, x, -1) };
-    let mut months = (i64::from(b.year()) - i64::from(a.year())) * 12 + i64::from(b.month()) - i64::from(a.month());
+    let mut months = (i64::from(b.year()) - i64::from(a.year())) * 12 + i64::from(b.month())
+        - i64::from(a.month());
     // A month is complete only once the day and time of day are reached.
     let rest = |t: NaiveDateTime| (t.day(), t.time());
     if rest(b) < rest(a) {
@@ -401,7 +472,10 @@ mod tests {
         let t = dt("2024-03-01 14:05:09.123456");
         assert_eq!(date_format(&t, "%Y-%m-%d %H:%i:%s"), "2024-03-01 14:05:09");
         assert_eq!(date_format(&t, "%W %M %D %y %j"), "Friday March 1st 24 061");
-        assert_eq!(date_format(&t, "%a %b %e %c %h %l %p %f %%"), "Fri Mar 1 3 02 2 PM 123456 %");
+        assert_eq!(
+            date_format(&t, "%a %b %e %c %h %l %p %f %%"),
+            "Fri Mar 1 3 02 2 PM 123456 %"
+        );
         assert_eq!(date_format(&t, "%r|%T|%w|%k"), "02:05:09 PM|14:05:09|5|14");
         assert_eq!(date_format(&dt("2024-03-22"), "%D"), "22nd");
         assert_eq!(date_format(&dt("2024-03-13"), "%D"), "13th");
@@ -411,26 +485,77 @@ mod tests {
     fn intervals() {
         let iv = |v: Value, u: &str| Interval::parse(&v, u).unwrap().unwrap();
         let t = dt("2024-01-31 10:00:00");
-        assert_eq!(iv(Value::Int(1), "MONTH").apply(t).unwrap(), dt("2024-02-29 10:00:00"));
-        assert_eq!(iv(Value::Int(-1), "DAY").apply(t).unwrap(), dt("2024-01-30 10:00:00"));
-        assert_eq!(iv(Value::Str("1:30".into()), "HOUR_MINUTE").apply(t).unwrap(), dt("2024-01-31 11:30:00"));
-        assert_eq!(iv(Value::Str("1:30".into()), "DAY_SECOND").apply(t).unwrap(), dt("2024-01-31 10:01:30"));
-        assert_eq!(iv(Value::Str("1 2".into()), "DAY_HOUR").apply(t).unwrap(), dt("2024-02-01 12:00:00"));
-        assert_eq!(iv(Value::Str("1-2".into()), "YEAR_MONTH").apply(t).unwrap(), dt("2025-03-31 10:00:00"));
-        assert_eq!(iv(Value::Str("1.5".into()), "SECOND").apply(t).unwrap(), dt("2024-01-31 10:00:01.5"));
-        assert_eq!(iv(Value::Str("1.5".into()), "SECOND_MICROSECOND").apply(t).unwrap(), dt("2024-01-31 10:00:01.5"));
+        assert_eq!(
+            iv(Value::Int(1), "MONTH").apply(t).unwrap(),
+            dt("2024-02-29 10:00:00")
+        );
+        assert_eq!(
+            iv(Value::Int(-1), "DAY").apply(t).unwrap(),
+            dt("2024-01-30 10:00:00")
+        );
+        assert_eq!(
+            iv(Value::Str("1:30".into()), "HOUR_MINUTE")
+                .apply(t)
+                .unwrap(),
+            dt("2024-01-31 11:30:00")
+        );
+        assert_eq!(
+            iv(Value::Str("1:30".into()), "DAY_SECOND")
+                .apply(t)
+                .unwrap(),
+            dt("2024-01-31 10:01:30")
+        );
+        assert_eq!(
+            iv(Value::Str("1 2".into()), "DAY_HOUR").apply(t).unwrap(),
+            dt("2024-02-01 12:00:00")
+        );
+        assert_eq!(
+            iv(Value::Str("1-2".into()), "YEAR_MONTH").apply(t).unwrap(),
+            dt("2025-03-31 10:00:00")
+        );
+        assert_eq!(
+            iv(Value::Str("1.5".into()), "SECOND").apply(t).unwrap(),
+            dt("2024-01-31 10:00:01.5")
+        );
+        assert_eq!(
+            iv(Value::Str("1.5".into()), "SECOND_MICROSECOND")
+                .apply(t)
+                .unwrap(),
+            dt("2024-01-31 10:00:01.5")
+        );
         assert!(iv(Value::Int(9000), "YEAR").apply(t).is_none());
         assert!(Interval::parse(&Value::Int(1), "FORTNIGHT").is_err());
     }
 
     #[test]
     fn diffs() {
-        assert_eq!(timestamp_diff("MONTH", dt("2024-01-31"), dt("2024-02-29")).unwrap(), 0);
-        assert_eq!(timestamp_diff("MONTH", dt("2024-01-31"), dt("2024-03-31")).unwrap(), 2);
-        assert_eq!(timestamp_diff("MONTH", dt("2024-03-31"), dt("2024-01-31")).unwrap(), -2);
-        assert_eq!(timestamp_diff("YEAR", dt("2000-06-01"), dt("2024-05-31")).unwrap(), 23);
-        assert_eq!(timestamp_diff("DAY", dt("2024-01-01 12:00"), dt("2024-01-03 11:59")).unwrap(), 1);
-        assert_eq!(timestamp_diff("MINUTE", dt("2024-01-01 12:00"), dt("2024-01-01 11:58:30")).unwrap(), -1);
-        assert_eq!(timestamp_diff("QUARTER", dt("2024-01-01"), dt("2024-12-31")).unwrap(), 3);
+        assert_eq!(
+            timestamp_diff("MONTH", dt("2024-01-31"), dt("2024-02-29")).unwrap(),
+            0
+        );
+        assert_eq!(
+            timestamp_diff("MONTH", dt("2024-01-31"), dt("2024-03-31")).unwrap(),
+            2
+        );
+        assert_eq!(
+            timestamp_diff("MONTH", dt("2024-03-31"), dt("2024-01-31")).unwrap(),
+            -2
+        );
+        assert_eq!(
+            timestamp_diff("YEAR", dt("2000-06-01"), dt("2024-05-31")).unwrap(),
+            23
+        );
+        assert_eq!(
+            timestamp_diff("DAY", dt("2024-01-01 12:00"), dt("2024-01-03 11:59")).unwrap(),
+            1
+        );
+        assert_eq!(
+            timestamp_diff("MINUTE", dt("2024-01-01 12:00"), dt("2024-01-01 11:58:30")).unwrap(),
+            -1
+        );
+        assert_eq!(
+            timestamp_diff("QUARTER", dt("2024-01-01"), dt("2024-12-31")).unwrap(),
+            3
+        );
     }
 }

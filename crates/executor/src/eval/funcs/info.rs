@@ -7,7 +7,12 @@ use std::cell::Cell;
 use tiembed_sql::{Expr, Func};
 use tiembed_types::{Error, Result, Value};
 
-pub(super) fn call(func: Func, args: &[Expr], row: &[Value], ctx: &dyn EvalContext) -> Result<Value> {
+pub(super) fn call(
+    func: Func,
+    args: &[Expr],
+    row: &[Value],
+    ctx: &dyn EvalContext,
+) -> Result<Value> {
     Ok(match func {
         // LAST_INSERT_ID(expr) returns expr; the session records it.
         Func::LastInsertId if !args.is_empty() => {
@@ -47,7 +52,12 @@ pub(super) fn call(func: Func, args: &[Expr], row: &[Value], ctx: &dyn EvalConte
                 _ => return Err(Error::WrongArguments("sleep.".into())),
             }
         }
-        _ => return Err(Error::internal(format!("{} is not an information function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not an information function",
+                func.name()
+            )))
+        }
     })
 }
 
@@ -65,7 +75,10 @@ impl MysqlRand {
         let s = u64::from(seed as u32);
         let seed1 = u64::from((s.wrapping_mul(0x10001).wrapping_add(55_555_555)) as u32);
         let seed2 = u64::from((s.wrapping_mul(0x1000_0001)) as u32);
-        MysqlRand { seed1: seed1 % RAND_MAX, seed2: seed2 % RAND_MAX }
+        MysqlRand {
+            seed1: seed1 % RAND_MAX,
+            seed2: seed2 % RAND_MAX,
+        }
     }
 
     fn next(&mut self) -> f64 {
@@ -82,7 +95,12 @@ thread_local! {
 fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish() | 1
 }
 

@@ -41,7 +41,9 @@ fn path(v: &Value) -> Result<Option<JsonPath>> {
 
 fn no_wildcards(p: &JsonPath) -> Result<()> {
     if p.has_wildcard() {
-        return Err(Error::other("In this situation, path expressions may not contain the * and ** tokens."));
+        return Err(Error::other(
+            "In this situation, path expressions may not contain the * and ** tokens.",
+        ));
     }
     Ok(())
 }
@@ -64,7 +66,10 @@ pub(super) fn call(func: Func, a: Args<'_, '_>) -> Result<Value> {
                 }
             }
             if paths.len() == 1 && !paths[0].has_wildcard() {
-                return Ok(paths[0].get(&d).map(|x| json(x.clone())).unwrap_or(Value::Null));
+                return Ok(paths[0]
+                    .get(&d)
+                    .map(|x| json(x.clone()))
+                    .unwrap_or(Value::Null));
             }
             let found: Vec<J> = paths.iter().flat_map(|p| p.find(&d)).cloned().collect();
             if found.is_empty() {
@@ -117,13 +122,17 @@ pub(super) fn call(func: Func, a: Args<'_, '_>) -> Result<Value> {
             let mut m = serde_json::Map::new();
             for pair in a.chunks(2) {
                 let Some(k) = to_text(&pair[0]) else {
-                    return Err(Error::other("JSON documents may not contain NULL member names."));
+                    return Err(Error::other(
+                        "JSON documents may not contain NULL member names.",
+                    ));
                 };
                 m.insert(k.into_owned(), to_json(&pair[1]).unwrap_or(J::Null));
             }
             json(J::Object(m))
         }
-        Func::JsonArray => json(J::Array(a.iter().map(|v| to_json(v).unwrap_or(J::Null)).collect())),
+        Func::JsonArray => json(J::Array(
+            a.iter().map(|v| to_json(v).unwrap_or(J::Null)).collect(),
+        )),
         Func::JsonLength => {
             let Some(d) = doc(&a[0], func, 1)? else {
                 return Ok(Value::Null);
@@ -162,7 +171,9 @@ pub(super) fn call(func: Func, a: Args<'_, '_>) -> Result<Value> {
                 None => Some(d.into_owned()),
             };
             match target {
-                Some(J::Object(m)) => json(J::Array(m.keys().map(|k| J::String(k.clone())).collect())),
+                Some(J::Object(m)) => {
+                    json(J::Array(m.keys().map(|k| J::String(k.clone())).collect()))
+                }
                 _ => Value::Null,
             }
         }
@@ -221,7 +232,9 @@ pub(super) fn call(func: Func, a: Args<'_, '_>) -> Result<Value> {
                 };
                 no_wildcards(&p)?;
                 if p.legs.is_empty() {
-                    return Err(Error::other("The path expression '$' is not allowed in this context."));
+                    return Err(Error::other(
+                        "The path expression '$' is not allowed in this context.",
+                    ));
                 }
                 p.remove(&mut d);
             }
@@ -250,9 +263,18 @@ pub(super) fn call(func: Func, a: Args<'_, '_>) -> Result<Value> {
                     None => return Ok(Value::Null),
                 }
             }
-            Value::Int(i64::from(if all { hits.iter().all(|h| *h) } else { hits.iter().any(|h| *h) }))
+            Value::Int(i64::from(if all {
+                hits.iter().all(|h| *h)
+            } else {
+                hits.iter().any(|h| *h)
+            }))
         }
-        _ => return Err(Error::internal(format!("{} is not a JSON function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not a JSON function",
+                func.name()
+            )))
+        }
     })
 }
 
@@ -265,7 +287,9 @@ fn contains(target: &J, cand: &J) -> bool {
     match (target, cand) {
         (J::Array(t), J::Array(c)) => c.iter().all(|ce| t.iter().any(|te| contains(te, ce))),
         (J::Array(t), c) => t.iter().any(|te| contains(te, c)),
-        (J::Object(t), J::Object(c)) => c.iter().all(|(k, cv)| t.get(k).is_some_and(|tv| contains(tv, cv))),
+        (J::Object(t), J::Object(c)) => c
+            .iter()
+            .all(|(k, cv)| t.get(k).is_some_and(|tv| contains(tv, cv))),
         (J::Object(_), _) | (_, J::Array(_) | J::Object(_)) => false,
         (t, c) => json_cmp(t, c) == Ordering::Equal,
     }
@@ -285,7 +309,10 @@ mod tests {
         assert!(contains(&j("[1, 2, [3, 4]]"), &j("[2, 1]")));
         assert!(contains(&j("[1, 2, [3, 4]]"), &j("[3]")));
         assert!(!contains(&j("[1, 2]"), &j("[1, 5]")));
-        assert!(contains(&j(r#"{"a": 1, "b": {"c": [1, 2]}}"#), &j(r#"{"b": {"c": [2]}}"#)));
+        assert!(contains(
+            &j(r#"{"a": 1, "b": {"c": [1, 2]}}"#),
+            &j(r#"{"b": {"c": [2]}}"#)
+        ));
         assert!(!contains(&j(r#"{"a": 1}"#), &j(r#"{"a": 2}"#)));
         assert!(!contains(&j(r#"{"a": 1}"#), &j("1")));
         assert!(contains(&j("1.0"), &j("1")));

@@ -15,7 +15,10 @@ type Args<'a, 'b> = &'b [Cow<'a, Value>];
 
 fn out_of_range(kind: &str, func: &str, a: Args<'_, '_>) -> Error {
     let args: Vec<String> = a.iter().map(|v| sql_text(v)).collect();
-    Error::ArithmeticOutOfRange { kind: kind.into(), expr: format!("{func}({})", args.join(", ")) }
+    Error::ArithmeticOutOfRange {
+        kind: kind.into(),
+        expr: format!("{func}({})", args.join(", ")),
+    }
 }
 
 fn double(v: &Value) -> Result<f64> {
@@ -39,7 +42,10 @@ fn checked_double(f: f64, kind_func: &str, a: Args<'_, '_>) -> Result<Value> {
 pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result<Value> {
     Ok(match func {
         Func::Abs => match num(&a[0])? {
-            Num::Int(i) => Value::Int(i.checked_abs().ok_or_else(|| out_of_range("BIGINT", "abs", a))?),
+            Num::Int(i) => Value::Int(
+                i.checked_abs()
+                    .ok_or_else(|| out_of_range("BIGINT", "abs", a))?,
+            ),
             Num::UInt(u) => Value::UInt(u),
             Num::Dec(d) => Value::Decimal(d.abs()),
             Num::Float(f) => match a[0].as_ref() {
@@ -67,7 +73,15 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
                 None => 0,
             };
             round(num(&a[0])?, d, func == Func::Truncate).ok_or_else(|| {
-                out_of_range("BIGINT", if func == Func::Round { "round" } else { "truncate" }, a)
+                out_of_range(
+                    "BIGINT",
+                    if func == Func::Round {
+                        "round"
+                    } else {
+                        "truncate"
+                    },
+                    a,
+                )
             })?
         }
         Func::Mod => arith::arith(BinaryOp::Modulo, &a[0], &a[1], ctx)?,
@@ -82,7 +96,11 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
         }
         Func::Exp => checked_double(double(&a[0])?.exp(), "exp", a)?,
         Func::Ln | Func::Log2 | Func::Log10 | Func::Log => {
-            let (base, x) = if func == Func::Log && a.len() == 2 { (Some(double(&a[0])?), double(&a[1])?) } else { (None, double(&a[0])?) };
+            let (base, x) = if func == Func::Log && a.len() == 2 {
+                (Some(double(&a[0])?), double(&a[1])?)
+            } else {
+                (None, double(&a[0])?)
+            };
             if x <= 0.0 || base.is_some_and(|b| b <= 0.0 || b == 1.0) {
                 ctx.warn(3020, "Invalid argument for logarithm".into());
                 return Ok(Value::Null);
@@ -117,13 +135,22 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
             }
         }),
         Func::Pi => Value::Double(std::f64::consts::PI),
-        _ => return Err(Error::internal(format!("{} is not a math function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not a math function",
+                func.name()
+            )))
+        }
     })
 }
 
 /// ROUND(x, d) / TRUNCATE(x, d); `None` when an integer result overflows.
 fn round(x: Num, d: i64, truncate: bool) -> Option<Value> {
-    let strategy = if truncate { RoundingStrategy::ToZero } else { RoundingStrategy::MidpointAwayFromZero };
+    let strategy = if truncate {
+        RoundingStrategy::ToZero
+    } else {
+        RoundingStrategy::MidpointAwayFromZero
+    };
     Some(match x {
         Num::Int(_) | Num::UInt(_) if d >= 0 => x.into_value(),
         Num::Int(_) | Num::UInt(_) => {
@@ -132,10 +159,16 @@ fn round(x: Num, d: i64, truncate: bool) -> Option<Value> {
                 Num::UInt(u) => i128::from(u),
                 _ => 0,
             };
-            let p = 10i128.checked_pow(d.unsigned_abs() as u32).unwrap_or(i128::MAX);
+            let p = 10i128
+                .checked_pow(d.unsigned_abs() as u32)
+                .unwrap_or(i128::MAX);
             let q = v / p;
             let rem = v % p;
-            let q = if !truncate && rem.abs() * 2 >= p { q + v.signum() } else { q };
+            let q = if !truncate && rem.abs() * 2 >= p {
+                q + v.signum()
+            } else {
+                q
+            };
             let r = q.checked_mul(p).unwrap_or(0);
             match x {
                 Num::UInt(_) => Value::UInt(u64::try_from(r).ok()?),
@@ -147,7 +180,10 @@ fn round(x: Num, d: i64, truncate: bool) -> Option<Value> {
                 let r = v.round_dp_with_strategy(d.min(28) as u32, strategy);
                 Value::Decimal(r)
             } else {
-                let p = Decimal::from_i128_with_scale(10i128.checked_pow(d.unsigned_abs().min(28) as u32)?, 0);
+                let p = Decimal::from_i128_with_scale(
+                    10i128.checked_pow(d.unsigned_abs().min(28) as u32)?,
+                    0,
+                );
                 let r = (v / p).round_dp_with_strategy(0, strategy).checked_mul(p)?;
                 Value::Decimal(r.trunc())
             }
@@ -158,7 +194,11 @@ fn round(x: Num, d: i64, truncate: bool) -> Option<Value> {
             if !scaled.is_finite() {
                 return Some(Value::Double(f));
             }
-            let r = if truncate { scaled.trunc() } else { scaled.round_ties_even() };
+            let r = if truncate {
+                scaled.trunc()
+            } else {
+                scaled.round_ties_even()
+            };
             Value::Double(if d >= 0 { r / shift } else { r * shift })
         }
     })

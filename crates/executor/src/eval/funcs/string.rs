@@ -67,7 +67,9 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
                 }
             }
         }
-        Func::SubstringIndex => Value::Str(substring_index(&text(&a[0]), &text(&a[1]), int(&a[2])?).to_string()),
+        Func::SubstringIndex => {
+            Value::Str(substring_index(&text(&a[0]), &text(&a[1]), int(&a[2])?).to_string())
+        }
         Func::Left | Func::Right => {
             let t = text(&a[0]);
             let n = int(&a[1])?.max(0) as usize;
@@ -92,7 +94,11 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
         Func::RTrim => Value::Str(text(&a[0]).trim_end_matches(' ').to_string()),
         Func::Replace => {
             let (s, from, to) = (text(&a[0]), text(&a[1]), text(&a[2]));
-            Value::Str(if from.is_empty() { s.into_owned() } else { s.replace(&*from, &to) })
+            Value::Str(if from.is_empty() {
+                s.into_owned()
+            } else {
+                s.replace(&*from, &to)
+            })
         }
         Func::Locate => {
             let pos = match a.get(2) {
@@ -108,7 +114,10 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
                 return Ok(Value::Null);
             }
             if len as usize > MAX_RESULT_BYTES {
-                return Ok(too_big(if func == Func::LPad { "lpad" } else { "rpad" }, ctx));
+                return Ok(too_big(
+                    if func == Func::LPad { "lpad" } else { "rpad" },
+                    ctx,
+                ));
             }
             match pad(&text(&a[0]), len as usize, &text(&a[2]), func == Func::LPad) {
                 Some(s) => Value::Str(s),
@@ -134,7 +143,12 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
             Value::Bytes(b) => Value::Bytes(b.iter().rev().copied().collect()),
             v => Value::Str(text(v).chars().rev().collect()),
         },
-        Func::Ascii => Value::Int(to_bytes(&a[0]).and_then(|b| b.first().copied()).map(i64::from).unwrap_or(0)),
+        Func::Ascii => Value::Int(
+            to_bytes(&a[0])
+                .and_then(|b| b.first().copied())
+                .map(i64::from)
+                .unwrap_or(0),
+        ),
         Func::Hex => Value::Str(hex(&a[0])?),
         Func::Unhex => match unhex(&text(&a[0])) {
             Some(b) => Value::Bytes(b),
@@ -142,11 +156,15 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
         },
         Func::Md5 => {
             use md5::Digest;
-            Value::Str(lower_hex(&md5::Md5::digest(to_bytes(&a[0]).unwrap_or_default())))
+            Value::Str(lower_hex(&md5::Md5::digest(
+                to_bytes(&a[0]).unwrap_or_default(),
+            )))
         }
         Func::Sha1 => {
             use sha1::Digest;
-            Value::Str(lower_hex(&sha1::Sha1::digest(to_bytes(&a[0]).unwrap_or_default())))
+            Value::Str(lower_hex(&sha1::Sha1::digest(
+                to_bytes(&a[0]).unwrap_or_default(),
+            )))
         }
         Func::Sha2 => sha2_hex(&to_bytes(&a[0]).unwrap_or_default(), int(&a[1])?),
         Func::FindInSet => {
@@ -154,16 +172,26 @@ pub(super) fn call(func: Func, a: Args<'_, '_>, ctx: &dyn EvalContext) -> Result
             Value::Int(if s.contains(',') || list.is_empty() {
                 0
             } else {
-                list.split(',').position(|x| x == s).map(|p| p as i64 + 1).unwrap_or(0)
+                list.split(',')
+                    .position(|x| x == s)
+                    .map(|p| p as i64 + 1)
+                    .unwrap_or(0)
             })
         }
-        Func::Strcmp => Value::Int(match compare_str(&text(&a[0]), &text(&a[1]), Collation::Utf8mb4Bin) {
-            Ordering::Less => -1,
-            Ordering::Equal => 0,
-            Ordering::Greater => 1,
-        }),
+        Func::Strcmp => Value::Int(
+            match compare_str(&text(&a[0]), &text(&a[1]), Collation::Utf8mb4Bin) {
+                Ordering::Less => -1,
+                Ordering::Equal => 0,
+                Ordering::Greater => 1,
+            },
+        ),
         Func::Format => Value::Str(format_number(&a[0], int(&a[1])?)?),
-        _ => return Err(Error::internal(format!("{} is not a string function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not a string function",
+                func.name()
+            )))
+        }
     })
 }
 
@@ -216,7 +244,10 @@ fn substring_index<'s>(s: &'s str, delim: &str, count: i64) -> &'s str {
             None => s,
         }
     } else {
-        match s.rmatch_indices(delim).nth(count.unsigned_abs() as usize - 1) {
+        match s
+            .rmatch_indices(delim)
+            .nth(count.unsigned_abs() as usize - 1)
+        {
             Some((i, _)) => &s[i + delim.len()..],
             None => s,
         }
@@ -269,7 +300,11 @@ fn pad(s: &str, len: usize, padding: &str, left: bool) -> Option<String> {
         return None;
     }
     let fill: String = padding.chars().cycle().take(len - n).collect();
-    Some(if left { fill + s } else { s.to_string() + &fill })
+    Some(if left {
+        fill + s
+    } else {
+        s.to_string() + &fill
+    })
 }
 
 fn lower_hex(bytes: &[u8]) -> String {
@@ -283,7 +318,12 @@ fn lower_hex(bytes: &[u8]) -> String {
 /// HEX: strings byte by byte, numbers as their (rounded) 64-bit value.
 fn hex(v: &Value) -> Result<String> {
     let n = match v {
-        Value::Str(_) | Value::Bytes(_) | Value::Json(_) | Value::Vector(_) | Value::Date(_) | Value::DateTime(_) => {
+        Value::Str(_)
+        | Value::Bytes(_)
+        | Value::Json(_)
+        | Value::Vector(_)
+        | Value::Date(_)
+        | Value::DateTime(_) => {
             return Ok(lower_hex(&to_bytes(v).unwrap_or_default()).to_ascii_uppercase());
         }
         other => to_num(other)?,
@@ -298,7 +338,10 @@ fn hex(v: &Value) -> Result<String> {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = s.bytes().map(|c| (c as char).to_digit(16).map(|d| d as u8)).collect::<Option<_>>()?;
+    let digits: Vec<u8> = s
+        .bytes()
+        .map(|c| (c as char).to_digit(16).map(|d| d as u8))
+        .collect::<Option<_>>()?;
     let mut out = Vec::with_capacity(digits.len() / 2 + 1);
     let mut iter = digits.iter();
     if digits.len() % 2 == 1 {
@@ -328,11 +371,16 @@ fn format_number(x: &Value, d: i64) -> Result<String> {
     let d = d.clamp(0, 30) as u32;
     let plain = match to_decimal(x)? {
         Some(dec) if !matches!(x, Value::Double(_) | Value::Float(_)) || dec.to_f64().is_some() => {
-            let mut r = dec.round_dp_with_strategy(d.min(28), RoundingStrategy::MidpointAwayFromZero);
+            let mut r =
+                dec.round_dp_with_strategy(d.min(28), RoundingStrategy::MidpointAwayFromZero);
             r.rescale(d.min(28));
             r.to_string()
         }
-        _ => format!("{:.*}", d as usize, crate::eval::convert::to_f64(x)?.unwrap_or(0.0)),
+        _ => format!(
+            "{:.*}",
+            d as usize,
+            crate::eval::convert::to_f64(x)?.unwrap_or(0.0)
+        ),
     };
     let (neg, body) = match plain.strip_prefix('-') {
         Some(b) => (true, b),

@@ -10,7 +10,11 @@ use tiembed_sql::{Expr, Func};
 use tiembed_types::{vector_to_text, Error, Result, Value};
 use tiembed_vector::Metric;
 
-fn vec_arg<'a>(e: &'a Expr, row: &'a [Value], ctx: &dyn EvalContext) -> Result<Option<Cow<'a, [f32]>>> {
+fn vec_arg<'a>(
+    e: &'a Expr,
+    row: &'a [Value],
+    ctx: &dyn EvalContext,
+) -> Result<Option<Cow<'a, [f32]>>> {
     match eval_ref(e, row, ctx)? {
         Cow::Borrowed(v) => to_vector(v),
         Cow::Owned(v) => Ok(to_vector(&v)?.map(|x| Cow::Owned(x.into_owned()))),
@@ -31,7 +35,12 @@ fn double_or_null(d: Option<f64>) -> Value {
     d.map(Value::Double).unwrap_or(Value::Null)
 }
 
-pub(super) fn call(func: Func, args: &[Expr], row: &[Value], ctx: &dyn EvalContext) -> Result<Value> {
+pub(super) fn call(
+    func: Func,
+    args: &[Expr],
+    row: &[Value],
+    ctx: &dyn EvalContext,
+) -> Result<Value> {
     if let Some(m) = metric(func) {
         let a = vec_arg(&args[0], row, ctx)?;
         let b = vec_arg(&args[1], row, ctx)?;
@@ -65,7 +74,12 @@ pub(super) fn call(func: Func, args: &[Expr], row: &[Value], ctx: &dyn EvalConte
             None => Value::Null,
         },
         Func::EmbedText => embed_text(args, row, ctx)?,
-        _ => return Err(Error::internal(format!("{} is not a vector function", func.name()))),
+        _ => {
+            return Err(Error::internal(format!(
+                "{} is not a vector function",
+                func.name()
+            )))
+        }
     })
 }
 
