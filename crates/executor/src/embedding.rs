@@ -6,6 +6,7 @@
 use crate::exec::{Exec, StmtState};
 use crate::Engine;
 use std::sync::Arc;
+use tiembed_sql::bind::{is_constant, transform, visit};
 use tiembed_sql::plan::Plan;
 use tiembed_sql::{Expr, Func};
 use tiembed_types::{Error, Result, Value};
@@ -107,7 +108,7 @@ fn collect(
     out: &mut Vec<(String, Option<String>, String)>,
     error: &mut Option<Error>,
 ) {
-    crate::exec::walk(e, &mut |x| {
+    visit(e, &mut |x| {
         if error.is_some() {
             return;
         }
@@ -124,73 +125,11 @@ fn collect(
 }
 
 fn replace(e: &mut Expr, exec: &Exec, results: &[((String, Option<String>, String), Value)]) {
-    if let Ok(Some(key)) = constant_call(e, exec) {
-        if let Some((_, v)) = results.iter().find(|(k, _)| *k == key) {
-            *e = Expr::Literal(v.clone());
-            return;
-        }
-    }
-    match e {
-        Expr::Unary { expr, .. }
-        | Expr::IsNull { expr, .. }
-        | Expr::IsBool { expr, .. }
-        | Expr::Cast { expr, .. } => replace(expr, exec, results),
-        Expr::Binary { left, right, .. } | Expr::Compare { left, right, .. } => {
-            replace(left, exec, results);
-            replace(right, exec, results);
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            replace(expr, exec, results);
-            replace(low, exec, results);
-            replace(high, exec, results);
-        }
-        Expr::InList { expr, list, .. } => {
-            replace(expr, exec, results);
-            list.iter_mut().for_each(|x| replace(x, exec, results));
-        }
-        Expr::Like { expr, pattern, .. } => {
-            replace(expr, exec, results);
-            replace(pattern, exec, results);
-        }
-        Expr::Case {
-            operand,
-            whens,
-            else_,
-            ..
-        } => {
-            if let Some(o) = operand {
-                replace(o, exec, results);
-            }
-            for (a, b) in whens {
-                replace(a, exec, results);
-                replace(b, exec, results);
-            }
-            if let Some(x) = else_ {
-                replace(x, exec, results);
-            }
-        }
-        Expr::Call { args, .. } => args.iter_mut().for_each(|x| replace(x, exec, results)),
-        _ => {}
-    }
-}
-
-/// Depends on no row (parameters and variables are fixed per statement).
-pub fn is_constant(e: &Expr) -> bool {
-    let mut constant = true;
-    crate::exec::walk(e, &mut |x| {
-        if matches!(
-            x,
-            Expr::Column(_) | Expr::OuterColumn { .. } | Expr::Subquery { .. }
-        ) {
-            constant = false;
-        }
-        if let Expr::Call { func, .. } = x {
-            if func.is_volatile() && *func != Func::EmbedText {
-                constant = false;
-            }
-        }
+    *e = transform(e, &mut |x| {
+        let key = constant_call(x, exec).ok().flatten()?;
+        results
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| Expr::Literal(v.clone()))
     });
-    constant
 }

@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
+use tiembed_sql::bind::{conjuncts, visit};
 use tiembed_sql::plan::{
     Access, AggCall, AggFunc, JoinKind, Plan, SortKey, SubqueryPlan, WindowCall, WindowFunc,
 };
@@ -749,7 +750,7 @@ fn split_equi(on: &Expr, nleft: usize) -> (Vec<(Expr, Expr, Collation)>, Option<
         let mut l = false;
         let mut r = false;
         let mut other = false;
-        walk(e, &mut |x| match x {
+        visit(e, &mut |x| match x {
             Expr::Column(i) if *i < nleft => l = true,
             Expr::Column(_) => r = true,
             Expr::OuterColumn { .. } | Expr::Subquery { .. } => other = true,
@@ -793,74 +794,6 @@ fn split_equi(on: &Expr, nleft: usize) -> (Vec<(Expr, Expr, Collation)>, Option<
         });
     }
     (equi, rest)
-}
-
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::Binary {
-            op: tiembed_sql::BinaryOp::And,
-            left,
-            right,
-        } => {
-            let mut v = conjuncts(left);
-            v.extend(conjuncts(right));
-            v
-        }
-        other => vec![other],
-    }
-}
-
-/// Visits every node of an expression.
-pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Unary { expr, .. }
-        | Expr::IsNull { expr, .. }
-        | Expr::IsBool { expr, .. }
-        | Expr::Cast { expr, .. } => walk(expr, f),
-        Expr::Binary { left, right, .. } | Expr::Compare { left, right, .. } => {
-            walk(left, f);
-            walk(right, f);
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            walk(expr, f);
-            walk(low, f);
-            walk(high, f);
-        }
-        Expr::InList { expr, list, .. } => {
-            walk(expr, f);
-            list.iter().for_each(|x| walk(x, f));
-        }
-        Expr::Like { expr, pattern, .. } => {
-            walk(expr, f);
-            walk(pattern, f);
-        }
-        Expr::Case {
-            operand,
-            whens,
-            else_,
-            ..
-        } => {
-            if let Some(o) = operand {
-                walk(o, f);
-            }
-            for (a, b) in whens {
-                walk(a, f);
-                walk(b, f);
-            }
-            if let Some(x) = else_ {
-                walk(x, f);
-            }
-        }
-        Expr::Call { args, .. } => args.iter().for_each(|x| walk(x, f)),
-        Expr::Subquery {
-            kind: SubqueryKind::In { expr, .. },
-            ..
-        } => walk(expr, f),
-        _ => {}
-    }
 }
 
 /// Rows stored before ALTER TABLE ADD COLUMN lack the new columns: fill

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tiembed_sql::bind::{self, BindContext};
 use tiembed_sql::parse::{self, SetItem, SetScope, SetValue, Statement};
-use tiembed_sql::plan::{Column, Plan, QueryPlan};
+use tiembed_sql::plan::{Column, QueryPlan};
 use tiembed_sql::Func;
 use tiembed_storage::Transaction;
 use tiembed_types::{Error, Result, Value};
@@ -701,33 +701,7 @@ pub(crate) fn result_set(columns: &[Column], rows: Vec<Vec<Value>>) -> ResultSet
 }
 
 fn scan_columns(t: &tiembed_types::TableDef) -> Vec<Column> {
-    let plan = tiembed_sql::plan::Plan::Scan {
-        table: Arc::new(t.clone()),
-        access: tiembed_sql::plan::Access::Full,
-        columns: Vec::new(),
-        with_key: false,
-    };
-    let _ = plan;
-    t.columns
-        .iter()
-        .map(|c| Column {
-            name: c.name.clone(),
-            qualifier: Some(t.name.clone()),
-            org_name: c.name.clone(),
-            org_table: t.name.clone(),
-            db: t.db.clone(),
-            data_type: c.data_type.clone(),
-            nullable: c.nullable,
-            collation: c.collation,
-            generated: c.generated.clone(),
-            primary_key: t
-                .primary_key()
-                .is_some_and(|p| p.columns.iter().any(|x| x.eq_ignore_ascii_case(&c.name))),
-            auto_increment: c.auto_increment,
-            hidden: false,
-        })
-        .collect()
+    bind::scan_plan(Arc::new(t.clone()), &t.name, false)
+        .columns()
+        .to_vec()
 }
-
-#[allow(dead_code)]
-fn _plan_is_used(_: &Plan) {}

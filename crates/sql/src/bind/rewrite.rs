@@ -9,7 +9,7 @@ use tiembed_types::{IndexKind, TableDef};
 
 /// Rebuilds `e`, replacing every node for which `f` returns `Some`
 /// (without descending into the replacement).
-pub(crate) fn transform(e: &Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+pub fn transform(e: &Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
     if let Some(r) = f(e) {
         return r;
     }
@@ -131,7 +131,7 @@ pub(crate) fn transform(e: &Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> E
 }
 
 /// Visits every node of `e`.
-pub(crate) fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     transform(e, &mut |x| {
         f(x);
         None
@@ -139,7 +139,7 @@ pub(crate) fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 }
 
 /// Whether `e` depends on no row and may be evaluated once.
-pub(crate) fn is_constant(e: &Expr) -> bool {
+pub fn is_constant(e: &Expr) -> bool {
     let mut constant = true;
     visit(e, &mut |x| match x {
         Expr::Column(_) | Expr::OuterColumn { .. } | Expr::Subquery { .. } => constant = false,
@@ -213,7 +213,7 @@ pub(crate) fn through_projection(e: &Expr, projected: &mut Vec<Expr>) -> Expr {
 }
 
 /// The conjuncts of an AND tree.
-pub(crate) fn conjuncts(e: &Expr) -> Vec<&Expr> {
+pub fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match e {
         Expr::Binary {
             op: crate::BinaryOp::And,

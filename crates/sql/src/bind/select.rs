@@ -934,11 +934,7 @@ impl IntoUnknownTable for Error {
 }
 
 /// A scan of `table` whose columns are qualified by `qualifier`.
-pub(crate) fn scan_plan(
-    table: Arc<tiembed_types::TableDef>,
-    qualifier: &str,
-    with_key: bool,
-) -> Plan {
+pub fn scan_plan(table: Arc<tiembed_types::TableDef>, qualifier: &str, with_key: bool) -> Plan {
     let pk: Vec<String> = table
         .primary_key()
         .map(|p| p.columns.clone())
