@@ -150,7 +150,7 @@ pub fn execute(s: &mut Session, stmt: &ast::Statement, flags: &TidbFlags) -> Res
         }
     };
     txn.apply(tiembed_storage::catalog_write(&catalog)?);
-    txn.commit()?;
+    engine.commit(txn)?;
     engine.set_catalog(catalog);
     for id in drop_spaces {
         if let Err(e) = engine.storage.drop_space(tiembed_storage::Space::Table(id)) {

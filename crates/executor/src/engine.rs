@@ -3,6 +3,7 @@
 
 use crate::session::{Session, SessionInfo};
 use crate::sysvars::{self, Scope};
+use crate::vector_store::VectorStores;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -55,6 +56,8 @@ pub struct Engine {
     globals: RwLock<BTreeMap<String, String>>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) connections: Mutex<HashMap<u32, ConnectionInfo>>,
+    /// In-memory vector columns that vector searches rank by.
+    pub(crate) vector_stores: VectorStores,
 }
 
 impl Engine {
@@ -96,6 +99,7 @@ impl Engine {
             globals: RwLock::new(globals),
             registry,
             connections: Mutex::new(HashMap::new()),
+            vector_stores: VectorStores::default(),
         }))
     }
 
@@ -133,7 +137,16 @@ impl Engine {
     }
 
     pub(crate) fn set_catalog(&self, c: Catalog) {
-        *self.catalog.write() = Arc::new(c);
+        let c = Arc::new(c);
+        *self.catalog.write() = c.clone();
+        // Columns of dropped or altered tables are no longer reachable.
+        self.vector_stores.retain(|t| {
+            c.databases.values().any(|d| {
+                d.tables
+                    .values()
+                    .any(|live| live.id == t.id && live.columns == t.columns)
+            })
+        });
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
@@ -142,6 +155,20 @@ impl Engine {
 
     pub(crate) fn new_txn(&self) -> Transaction {
         Transaction::new(self.storage.clone())
+    }
+
+    pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Commits a transaction (blocking) and brings the in-memory vector
+    /// columns up to date before the client hears of it.
+    pub(crate) fn commit(&self, txn: Transaction) -> Result<()> {
+        let touched = self.vector_stores.touched_rows(&txn);
+        txn.commit()?;
+        self.vector_stores
+            .apply_commit(self.storage.as_ref(), touched);
+        Ok(())
     }
 
     /// Current GLOBAL value of a variable as stored (defaults applied).

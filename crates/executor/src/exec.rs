@@ -152,7 +152,7 @@ impl<'s, 'r> Exec<'s, 'r> {
             }
             Plan::Sort { input, keys } => {
                 let rows = self.run(input)?;
-                self.sort(rows, keys, None)
+                self.sort(rows, keys)
             }
             Plan::Limit {
                 input,
@@ -162,12 +162,9 @@ impl<'s, 'r> Exec<'s, 'r> {
                 let offset = *offset as usize;
                 let keep = limit.map(|l| l as usize);
                 let need = keep.map(|k| k.saturating_add(offset));
-                let rows = match input.as_ref() {
-                    Plan::Sort { input: inner, keys } => {
-                        let rows = self.run(inner)?;
-                        self.sort(rows, keys, need)?
-                    }
-                    other => self.run_limited(other, need)?,
+                let rows = match (input.as_ref(), need) {
+                    (Plan::Sort { input: inner, keys }, Some(n)) => self.top_n(inner, keys, n)?,
+                    (other, _) => self.run_limited(other, need)?,
                 };
                 Ok(rows
                     .into_iter()
@@ -239,10 +236,8 @@ impl<'s, 'r> Exec<'s, 'r> {
         filter: Option<&Expr>,
         want: Option<usize>,
     ) -> Result<Vec<Row>> {
-        let txn = self.st.txn.borrow();
         let mut out = Vec::new();
-        let push = |key: Vec<u8>, row: Row, out: &mut Vec<Row>| -> Result<bool> {
-            let mut row = pad_row(table, row);
+        self.scan_each(table, access, &mut |key, mut row| {
             if let Some(f) = filter {
                 if !self.predicate(f, &row)? {
                     return Ok(true);
@@ -253,12 +248,24 @@ impl<'s, 'r> Exec<'s, 'r> {
             }
             out.push(row);
             Ok(!want.is_some_and(|w| out.len() >= w))
-        };
+        })?;
+        Ok(out)
+    }
+
+    /// Feeds the rows an access path finds (padded to the table's columns,
+    /// with their storage keys) to `f` until it returns `false`.
+    pub(crate) fn scan_each(
+        &self,
+        table: &TableDef,
+        access: &Access,
+        f: &mut dyn FnMut(Vec<u8>, Row) -> Result<bool>,
+    ) -> Result<()> {
+        let txn = self.st.txn.borrow();
         match self.resolve_access(table, access)? {
             Resolved::Full => {
                 for item in tbl::scan_rows(&txn, table, false)? {
                     let (k, r) = item?;
-                    if !push(k, r, &mut out)? {
+                    if !f(k, pad_row(table, r))? {
                         break;
                     }
                 }
@@ -267,7 +274,7 @@ impl<'s, 'r> Exec<'s, 'r> {
                 let mut seen = HashSet::new();
                 for pk in keys {
                     if let Some((k, r)) = tbl::get_by_primary_key(&txn, table, &pk)? {
-                        if seen.insert(k.clone()) && !push(k, r, &mut out)? {
+                        if seen.insert(k.clone()) && !f(k, pad_row(table, r))? {
                             break;
                         }
                     }
@@ -276,14 +283,14 @@ impl<'s, 'r> Exec<'s, 'r> {
             Resolved::Index(idx, values) => {
                 for item in tbl::index_lookup(&txn, table, &idx, &values, false)? {
                     let (k, r) = item?;
-                    if !push(k, r, &mut out)? {
+                    if !f(k, pad_row(table, r))? {
                         break;
                     }
                 }
             }
             Resolved::Nothing => {}
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Turns an access path's constant expressions into key values of the
@@ -354,29 +361,41 @@ impl<'s, 'r> Exec<'s, 'r> {
         a.seq.cmp(&b.seq)
     }
 
-    /// Sorts rows by `keys` (NULL first ascending); with `limit`, keeps only
-    /// that many using a bounded heap instead of a full sort.
-    fn sort(&self, rows: Vec<Row>, keys: &[SortKey], limit: Option<usize>) -> Result<Vec<Row>> {
+    /// Sorts rows by `keys` (NULL first ascending; ties keep input order).
+    pub(crate) fn sort(&self, rows: Vec<Row>, keys: &[SortKey]) -> Result<Vec<Row>> {
         let mut items = Vec::with_capacity(rows.len());
         for (seq, row) in rows.into_iter().enumerate() {
-            let k = keys
-                .iter()
-                .map(|k| self.eval(&k.expr, &row))
-                .collect::<Result<Vec<_>>>()?;
-            items.push(SortRow { keys: k, seq, row });
+            items.push(self.sort_row(keys, seq, row)?);
         }
-        match limit {
-            Some(n) if n < items.len() => {
-                if n == 0 {
-                    return Ok(Vec::new());
-                }
-                items.select_nth_unstable_by(n - 1, |a, b| self.compare_rows(a, b, keys));
-                items.truncate(n);
-            }
-            _ => {}
-        }
+        Ok(self.best(items, keys, usize::MAX))
+    }
+
+    pub(crate) fn sort_row(&self, keys: &[SortKey], seq: usize, row: Row) -> Result<SortRow> {
+        let k = keys
+            .iter()
+            .map(|k| self.eval(&k.expr, &row))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SortRow { keys: k, seq, row })
+    }
+
+    /// The first `n` items in sort order, sorted: a selection, then a sort
+    /// of the selected only.
+    pub(crate) fn best(&self, mut items: Vec<SortRow>, keys: &[SortKey], n: usize) -> Vec<Row> {
+        self.keep_best(&mut items, keys, n);
         items.sort_by(|a, b| self.compare_rows(a, b, keys));
-        Ok(items.into_iter().map(|i| i.row).collect())
+        items.into_iter().map(|i| i.row).collect()
+    }
+
+    /// Drops all but the first `n` items in sort order (left unsorted).
+    pub(crate) fn keep_best(&self, items: &mut Vec<SortRow>, keys: &[SortKey], n: usize) {
+        if n < items.len() {
+            if n == 0 {
+                items.clear();
+                return;
+            }
+            items.select_nth_unstable_by(n - 1, |a, b| self.compare_rows(a, b, keys));
+            items.truncate(n);
+        }
     }
 
     // ---- aggregation -------------------------------------------------------
@@ -688,7 +707,7 @@ impl<'s, 'r> Exec<'s, 'r> {
     }
 }
 
-struct SortRow {
+pub(crate) struct SortRow {
     keys: Vec<Value>,
     seq: usize,
     row: Row,

@@ -15,7 +15,9 @@
 //! Modules: [`session`] dispatches statements; `exec` runs plans;
 //! `dml`/`ddl`/`show` implement statement families; [`eval`] evaluates
 //! expressions; `coerce` converts values for storage; `embedding` connects
-//! EMBED_TEXT to the registry; `sysvars` defines system variables.
+//! EMBED_TEXT to the registry; `sysvars` defines system variables;
+//! `topk` runs `ORDER BY ... LIMIT n`, vector searches through the
+//! in-memory vector columns of `vector_store`.
 
 mod api;
 mod coerce;
@@ -28,6 +30,8 @@ mod exec;
 mod session;
 mod show;
 mod sysvars;
+mod topk;
+mod vector_store;
 
 pub use api::{ColumnInfo, Output, PreparedInfo, ResultSet, StatusFlags};
 pub use engine::{Engine, EngineConfig};

@@ -412,7 +412,7 @@ impl Session {
         if self.in_begin || !self.info.autocommit(&self.engine) {
             self.txn = Some(txn);
         } else if result.is_ok() && !txn.is_empty() {
-            txn.commit()?;
+            self.engine.commit(txn)?;
         }
         result
     }
@@ -421,7 +421,7 @@ impl Session {
         self.in_begin = false;
         if let Some(txn) = self.txn.take() {
             if !txn.is_empty() {
-                txn.commit()?;
+                self.engine.commit(txn)?;
             }
         }
         Ok(())
@@ -476,6 +476,7 @@ impl Session {
         let rows = self.in_txn(params, &subqueries, |st| {
             let mut folded = p.clone();
             crate::embedding::fold_constant_embeddings(st, &mut folded)?;
+            folded.walk_exprs_mut(&mut crate::eval::preparse_vector_literals);
             Exec::new(st).run(&folded)
         })?;
         Ok(result_set(&columns, rows))

@@ -265,6 +265,23 @@ pub fn get_by_primary_key(
     Ok(get_row(txn, table, &key)?.map(|row| (key, row)))
 }
 
+/// The rows this transaction wrote to the table and has not committed, in
+/// key order: `Some(row)` for an insert or update, `None` for a deletion.
+pub fn buffered_rows(
+    txn: &Transaction,
+    table: &TableDef,
+) -> Result<Vec<(RowKey, Option<Vec<Value>>)>, StorageError> {
+    txn.buffered(space(table))
+        .filter(|(k, _)| is_row_key(k))
+        .map(|(k, v)| Ok((k.to_vec(), v.map(decode_row).transpose()?)))
+        .collect()
+}
+
+/// Whether a key of a table's keyspace is a row (not an index entry).
+pub fn is_row_key(key: &[u8]) -> bool {
+    key.first() == Some(&ROW_PREFIX)
+}
+
 /// Every row of the table in primary key (or hidden row id) order, or the
 /// reverse.
 pub fn scan_rows<'a>(

@@ -280,6 +280,24 @@ impl Transaction {
         self.buffer.values().all(BTreeMap::is_empty)
     }
 
+    /// This transaction's buffered writes in `space`, in key order, with
+    /// `None` for deletions.
+    pub fn buffered(&self, space: Space) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.buffer
+            .get(&space)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .map(|(k, p)| (k.as_slice(), p.value.as_deref()))
+    }
+
+    /// The keyspaces this transaction writes to.
+    pub fn written_spaces(&self) -> impl Iterator<Item = Space> + '_ {
+        self.buffer
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(s, _)| *s)
+    }
+
     /// Number of buffered writes.
     pub fn len(&self) -> usize {
         self.buffer.values().map(BTreeMap::len).sum()

@@ -30,6 +30,7 @@ pub mod arith;
 pub mod codec;
 pub mod distance;
 mod error;
+pub mod measure;
 pub mod scan;
 pub mod topk;
 

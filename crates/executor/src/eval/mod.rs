@@ -13,7 +13,7 @@ mod arith;
 pub mod cast;
 pub mod compare;
 pub mod convert;
-mod funcs;
+pub(crate) mod funcs;
 mod json_path;
 mod like;
 pub mod output;
@@ -24,6 +24,8 @@ mod tests;
 pub use compare::{
     compare_for_sort, compare_values, group_key, values_equal_for_grouping, GroupKey,
 };
+pub use convert::to_vector;
+pub use funcs::vector::metric as vector_metric;
 pub use output::finalize_for_output;
 pub use prepare::preparse_vector_literals;
 

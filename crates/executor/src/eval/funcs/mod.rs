@@ -8,7 +8,7 @@ mod info;
 mod json;
 mod math;
 mod string;
-mod vector;
+pub(crate) mod vector;
 
 use super::{eval_display, EvalContext};
 use std::borrow::Cow;

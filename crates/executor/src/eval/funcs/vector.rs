@@ -21,7 +21,8 @@ fn vec_arg<'a>(
     }
 }
 
-fn metric(func: Func) -> Option<Metric> {
+/// The metric of a `VEC_*_DISTANCE` function.
+pub fn metric(func: Func) -> Option<Metric> {
     Some(match func {
         Func::VecL1Distance => Metric::L1,
         Func::VecL2Distance => Metric::L2,

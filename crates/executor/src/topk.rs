@@ -1,0 +1,311 @@
+//! `ORDER BY ... LIMIT n`: the top-n operator.
+//!
+//! When the sorted input is a row-at-a-time pipeline over one table scan
+//! (filters and projections, derived tables included: a [`Pipeline`]),
+//! rows stream from the scan into a buffer that is cut back to the best
+//! `n` whenever it doubles. No full sort, memory proportional to `n`.
+//!
+//! When the only key is an ascending `VEC_*_DISTANCE` between a
+//! fixed-dimension vector column and a constant (the shape every vector
+//! search takes, `VEC_EMBED_*` included once its query text is embedded),
+//! the ranking reads the column's in-memory matrix
+//! ([`crate::vector_store`]) with the SIMD scan kernel, and only the rows
+//! of the nearest candidates are fetched and sent through the pipeline.
+//! The pipeline's filters are applied nearest first: if too few candidates
+//! pass, the next round fetches four times as many, and once that would
+//! touch half the table, the streaming scan takes over. Rows the statement's
+//! transaction wrote but has not committed are ranked from the transaction
+//! itself, so a transaction sees its own writes.
+//!
+//! Both paths order exactly as the generic sort does: NULL distances first,
+//! then ascending distance, ties in row-key (scan) order.
+
+use crate::eval::{to_vector, vector_metric};
+use crate::exec::{Exec, Row, SortRow};
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tiembed_sql::bind::{is_constant, transform};
+use tiembed_sql::plan::{Access, Plan, SortKey};
+use tiembed_sql::Expr;
+use tiembed_storage::table as tbl;
+use tiembed_types::{Error, Result, TableDef, Value};
+use tiembed_vector::{top_k_scan, Metric};
+
+/// First round's candidates beyond what the LIMIT needs: room for a
+/// filter that rejects some rows, at the cost of a few extra row reads.
+const MIN_CANDIDATES: usize = 64;
+
+/// One operator of a [`Pipeline`], applied bottom-up.
+enum Stage<'p> {
+    Filter(&'p Expr),
+    Project(&'p [Expr]),
+}
+
+/// A table scan under filters and projections: every output row comes from
+/// exactly one base row, independently of the others.
+struct Pipeline<'p> {
+    table: &'p Arc<TableDef>,
+    access: &'p Access,
+    stages: Vec<Stage<'p>>,
+}
+
+impl<'p> Pipeline<'p> {
+    fn of(plan: &'p Plan) -> Option<Pipeline<'p>> {
+        let (input, stage) = match plan {
+            Plan::Scan {
+                table,
+                access,
+                with_key: false,
+                ..
+            } => {
+                return Some(Pipeline {
+                    table,
+                    access,
+                    stages: Vec::new(),
+                })
+            }
+            Plan::Rename { input, .. } => return Pipeline::of(input),
+            Plan::Filter { input, predicate } => (input, Stage::Filter(predicate)),
+            Plan::Project { input, exprs, .. } => (input, Stage::Project(exprs)),
+            _ => return None,
+        };
+        let mut p = Pipeline::of(input)?;
+        p.stages.push(stage);
+        Some(p)
+    }
+
+    /// `e`, an expression over the pipeline's output, rewritten over the
+    /// base table's columns.
+    fn over_base(&self, e: &Expr) -> Expr {
+        let mut e = e.clone();
+        for stage in self.stages.iter().rev() {
+            if let Stage::Project(exprs) = stage {
+                e = transform(&e, &mut |x| match x {
+                    Expr::Column(i) => exprs.get(*i).cloned(),
+                    _ => None,
+                });
+            }
+        }
+        e
+    }
+}
+
+/// An ascending `VEC_*_DISTANCE(column, constant)` sort key over the base
+/// table, the constant evaluated.
+struct DistanceKey {
+    metric: Metric,
+    column: usize,
+    query: Vec<f32>,
+    /// The key over base rows, to rank the transaction's own rows.
+    expr: Expr,
+}
+
+/// A row in the running for the top n: `row` is present for rows of the
+/// transaction's own writes, fetched later for committed ones.
+struct Candidate {
+    distance: Option<f64>,
+    key: Vec<u8>,
+    row: Option<Row>,
+}
+
+impl Exec<'_, '_> {
+    /// The first `n` rows of `input` sorted by `keys`.
+    pub(crate) fn top_n(&self, input: &Plan, keys: &[SortKey], n: usize) -> Result<Vec<Row>> {
+        let Some(pipeline) = Pipeline::of(input) else {
+            let mut items = Vec::new();
+            for (seq, row) in self.run(input)?.into_iter().enumerate() {
+                items.push(self.sort_row(keys, seq, row)?);
+            }
+            return Ok(self.best(items, keys, n));
+        };
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(key) = self.distance_key(&pipeline, keys)? {
+            if let Some(rows) = self.nearest(&pipeline, &key, n)? {
+                return Ok(rows);
+            }
+        }
+        self.streaming_top_n(&pipeline, keys, n)
+    }
+
+    /// Runs one base row through the pipeline: `None` if a filter drops it.
+    fn through(&self, stages: &[Stage], mut row: Row) -> Result<Option<Row>> {
+        for stage in stages {
+            match stage {
+                Stage::Filter(p) => {
+                    if !self.predicate(p, &row)? {
+                        return Ok(None);
+                    }
+                }
+                Stage::Project(exprs) => {
+                    row = exprs
+                        .iter()
+                        .map(|e| self.eval(e, &row))
+                        .collect::<Result<_>>()?;
+                }
+            }
+        }
+        Ok(Some(row))
+    }
+
+    fn streaming_top_n(&self, p: &Pipeline, keys: &[SortKey], n: usize) -> Result<Vec<Row>> {
+        let mut items: Vec<SortRow> = Vec::new();
+        let mut seq = 0;
+        let cut_at = n.saturating_mul(2).max(MIN_CANDIDATES);
+        self.scan_each(p.table, p.access, &mut |_, row| {
+            if let Some(out) = self.through(&p.stages, row)? {
+                items.push(self.sort_row(keys, seq, out)?);
+                seq += 1;
+                if items.len() >= cut_at {
+                    self.keep_best(&mut items, keys, n);
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(self.best(items, keys, n))
+    }
+
+    fn distance_key(&self, p: &Pipeline, keys: &[SortKey]) -> Result<Option<DistanceKey>> {
+        let [key] = keys else { return Ok(None) };
+        if key.desc || !matches!(p.access, Access::Full) {
+            return Ok(None);
+        }
+        let expr = p.over_base(&key.expr);
+        let Expr::Call { func, args } = &expr else {
+            return Ok(None);
+        };
+        let Some(metric) = vector_metric(*func) else {
+            return Ok(None);
+        };
+        let (column, query) = match (&args[0], &args[1]) {
+            (Expr::Column(c), q) | (q, Expr::Column(c)) if is_constant(q) => (*c, q),
+            _ => return Ok(None),
+        };
+        // A NULL or malformed query leaves the generic path to give NULLs
+        // or the error exactly where the scalar function would.
+        let Ok(Some(query)) = self
+            .eval(query, &[])
+            .and_then(|v| to_vector(&v).map(|q| q.map(|q| q.into_owned())))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(DistanceKey {
+            metric,
+            column,
+            query,
+            expr,
+        }))
+    }
+
+    /// The top `n` through the column's in-memory vectors, or `None` when
+    /// that path does not apply (then the caller streams).
+    fn nearest(&self, p: &Pipeline, key: &DistanceKey, n: usize) -> Result<Option<Vec<Row>>> {
+        let engine = self.st.engine;
+        let Some(column) = engine
+            .vector_stores
+            .column(engine.storage(), p.table, key.column)?
+        else {
+            return Ok(None);
+        };
+        // The transaction's own writes hide the committed rows they replace.
+        let own = tbl::buffered_rows(&self.st.txn.borrow(), p.table)?;
+        let hidden: HashSet<&[u8]> = own.iter().map(|(k, _)| k.as_slice()).collect();
+        let mut own_candidates = Vec::new();
+        for (k, row) in &own {
+            if let Some(row) = row {
+                let row = crate::exec::pad_row(p.table, row.clone());
+                own_candidates.push(Candidate {
+                    distance: distance_value(self.eval(&key.expr, &row)?)?,
+                    key: k.clone(),
+                    row: Some(row),
+                });
+            }
+        }
+        let mut fetch = n.saturating_add(hidden.len()).max(MIN_CANDIDATES);
+        loop {
+            let (mut candidates, complete_below, total) = {
+                let Some(col) = column.get() else {
+                    return Ok(None);
+                };
+                if col.dim() != key.query.len() {
+                    return Ok(None); // the generic path raises TiDB's error
+                }
+                let ranked = top_k_scan(key.metric, &key.query, col.matrix(), fetch, 0)?;
+                // Rows nearer than the last ranked one are all there; ties
+                // with it may have been cut (the kernel breaks ties by slot).
+                let complete_below = (ranked.len() == fetch).then(|| ranked[fetch - 1].0);
+                let mut c: Vec<Candidate> = col
+                    .null_keys()
+                    .iter()
+                    .map(|k| (None, k))
+                    .chain(ranked.iter().map(|(d, slot)| (*d, col.key(*slot))))
+                    .filter(|(_, k)| !hidden.contains(k.as_slice()))
+                    .map(|(distance, k)| Candidate {
+                        distance,
+                        key: k.clone(),
+                        row: None,
+                    })
+                    .collect();
+                c.extend(own_candidates.iter().map(|o| Candidate {
+                    distance: o.distance,
+                    key: o.key.clone(),
+                    row: o.row.clone(),
+                }));
+                (c, complete_below, col.len())
+            };
+            candidates.sort_by(|a, b| {
+                compare_distance(a.distance, b.distance).then_with(|| a.key.cmp(&b.key))
+            });
+            let mut out = Vec::with_capacity(n);
+            for c in candidates {
+                if let Some(bound) = complete_below {
+                    if compare_distance(c.distance, bound) != Ordering::Less {
+                        break;
+                    }
+                }
+                let row = match c.row {
+                    Some(row) => row,
+                    None => match tbl::get_row(&self.st.txn.borrow(), p.table, &c.key)? {
+                        Some(row) => crate::exec::pad_row(p.table, row),
+                        None => continue, // deleted by a commit since the ranking
+                    },
+                };
+                if let Some(row) = self.through(&p.stages, row)? {
+                    out.push(row);
+                    if out.len() == n {
+                        return Ok(Some(out));
+                    }
+                }
+            }
+            if complete_below.is_none() {
+                return Ok(Some(out)); // every row was ranked
+            }
+            fetch = fetch.saturating_mul(4);
+            if fetch > total / 2 {
+                return Ok(None); // a selective filter: scanning is cheaper
+            }
+        }
+    }
+}
+
+/// NULL first, then ascending.
+fn compare_distance(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+    }
+}
+
+fn distance_value(v: Value) -> Result<Option<f64>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Double(d) => Ok(Some(d)),
+        other => Err(Error::internal(format!(
+            "vector distance evaluated to {other:?}"
+        ))),
+    }
+}
