@@ -1132,10 +1132,5 @@ pub async fn fake_server_with(config: ServerConfig) -> (Arc<Fake>, TestServer) {
 }
 
 pub fn users(list: &[(&str, &str)]) -> Vec<User> {
-    list.iter()
-        .map(|(n, p)| User {
-            name: n.to_string(),
-            password: p.to_string(),
-        })
-        .collect()
+    list.iter().map(|(n, p)| User::new(*n, *p)).collect()
 }
