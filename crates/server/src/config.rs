@@ -779,6 +779,73 @@ mod tests {
     }
 
     #[test]
+    fn tls_and_auth_settings() {
+        let c = from_toml(
+            r#"
+            [storage]
+            data_dir = "/var/lib/tiembed"
+            [tls]
+            auto_generate = true
+            require_secure_transport = true
+            [auth]
+            default_plugin = "caching_sha2_password"
+            [[users]]
+            name = "app"
+            password = "pw"
+            plugin = "mysql_native_password"
+            [[users]]
+            name = "sha"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.tls,
+            Some(TlsSettings::AutoGenerate {
+                dir: Some(PathBuf::from("/var/lib/tiembed/tls"))
+            })
+        );
+        assert!(c.server.require_secure_transport);
+        assert_eq!(
+            c.server.default_auth_plugin,
+            AuthPlugin::CachingSha2Password
+        );
+        assert_eq!(c.server.users[0].plugin, Some(AuthPlugin::NativePassword));
+        assert_eq!(c.server.users[1].plugin, None);
+
+        let in_memory =
+            from_toml("[storage]\nin_memory = true\n[tls]\nauto_generate = true").unwrap();
+        assert_eq!(
+            in_memory.server.tls,
+            Some(TlsSettings::AutoGenerate { dir: None })
+        );
+
+        let e = env(&[
+            ("TIEMBED_TLS_CERT", "/env/cert.pem"),
+            ("TIEMBED_TLS_KEY", "/env/key.pem"),
+            ("TIEMBED_REQUIRE_SECURE_TRANSPORT", "on"),
+            ("TIEMBED_DEFAULT_AUTH_PLUGIN", "caching_sha2_password"),
+        ]);
+        let c = load(None, &e, &CliOverrides::default()).unwrap();
+        assert_eq!(
+            c.server.tls,
+            Some(TlsSettings::Files {
+                cert: "/env/cert.pem".into(),
+                key: "/env/key.pem".into()
+            })
+        );
+        assert!(c.server.require_secure_transport);
+        assert_eq!(
+            c.server.default_auth_plugin,
+            AuthPlugin::CachingSha2Password
+        );
+        let e = env(&[("TIEMBED_TLS_AUTO_GENERATE", "maybe")]);
+        assert!(matches!(
+            load(None, &e, &CliOverrides::default()),
+            Err(ConfigError::Env { .. })
+        ));
+    }
+
+    #[test]
     fn tiembed_config_env_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.toml");
@@ -805,6 +872,12 @@ mod tests {
             "[embedding]\nhuggingface_base_url = \"ftp://x\"",
             "[embedding]\nbatch_size = 0",
             "[server]\nunknown_key = 1",
+            "[tls]\ncert = \"/c.pem\"",
+            "[tls]\nkey = \"/k.pem\"",
+            "[tls]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\nauto_generate = true",
+            "[tls]\nrequire_secure_transport = true",
+            "[auth]\ndefault_plugin = \"sha256_password\"",
+            "[[users]]\nname = \"a\"\nplugin = \"mysql_clear_password\"",
             "[nonsense]\n",
         ];
         for text in bad {
