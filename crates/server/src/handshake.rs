@@ -28,6 +28,7 @@ use opensrv_mysql::CapabilityFlags as Cap;
 use std::io;
 use tiembed_types::Error;
 use tokio::io::AsyncWriteExt;
+use tokio_rustls::TlsAcceptor;
 
 /// utf8mb4_bin, TiDB's default collation, announced in the greeting.
 const GREETING_COLLATION: u8 = 46;
@@ -210,6 +211,7 @@ pub async fn login(
         return Ok(None);
     };
     let mut tls = None;
+    // CLIENT_SSL in the first response means TLS starts next, as in MySQL.
     if resp.caps.contains(Cap::CLIENT_SSL) {
         let Some(acceptor) = &shared.tls else {
             // Not offered, so a client asking for it is about to send a
@@ -217,17 +219,11 @@ pub async fn login(
             tracing::debug!("client requested TLS, which is not configured");
             return Ok(None);
         };
-        let stream = match acceptor.accept(io).await {
-            Ok(s) => s,
-            Err(e) => {
-                // Garbage instead of a ClientHello, or a client that does
-                // not trust the certificate: nothing to answer over TLS.
-                tracing::debug!(error = %e, "TLS handshake failed");
-                return Ok(None);
-            }
+        let Some((stream, info)) = upgrade(io, acceptor).await else {
+            return Ok(None);
         };
-        tls = Some(TlsInfo::of(stream.get_ref().1));
-        io = Box::new(stream);
+        io = stream;
+        tls = Some(info);
         // The real handshake response follows the SSLRequest, encrypted.
         match read_response(&mut io, &mut seq).await? {
             Some(r) if !r.is_ssl_request => resp = r,
@@ -237,9 +233,6 @@ pub async fn login(
             }
             None => return Ok(None),
         }
-    } else if resp.is_ssl_request {
-        send_error(&mut io, &mut seq, &proto::handshake_error()).await?;
-        return Ok(None);
     }
     if !resp.caps.contains(Cap::CLIENT_PROTOCOL_41) {
         send_error(&mut io, &mut seq, &proto::old_client()).await?;
@@ -309,6 +302,23 @@ pub async fn login(
         session,
         tls,
     }))
+}
+
+/// The TLS handshake after an SSLRequest. `None` when it fails — garbage
+/// instead of a ClientHello, or a client that does not trust the
+/// certificate — and there is nothing left to answer. A client that stops
+/// halfway is cut off by the handshake timeout around `login`.
+async fn upgrade(io: Box<dyn Io>, acceptor: &TlsAcceptor) -> Option<(Box<dyn Io>, TlsInfo)> {
+    match acceptor.accept(io).await {
+        Ok(stream) => {
+            let info = TlsInfo::of(stream.get_ref().1);
+            Some((Box::new(stream), info))
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+    }
 }
 
 /// The handshake response is small; a client claiming more is not one.
