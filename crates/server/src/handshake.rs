@@ -435,17 +435,15 @@ async fn authenticate(
     }
     let using_password = !auth_data.is_empty();
     let denied = Ok(Verdict::Denied { using_password });
-    let Some(account) = account else {
-        return denied;
-    };
     match plugin {
-        AuthPlugin::NativePassword => {
-            if auth::verify_native(&account.password, ex.salt, &auth_data) {
+        AuthPlugin::NativePassword => match account {
+            Some(a) if auth::verify_native(&a.password, ex.salt, &auth_data) => {
                 Ok(Verdict::Allowed)
-            } else {
-                denied
             }
-        }
+            _ => denied,
+        },
+        // Unknown accounts go through the same exchange as known ones, so
+        // that the packets do not tell which accounts exist.
         AuthPlugin::CachingSha2Password => caching_sha2(ex, shared, account, &auth_data).await,
     }
 }
@@ -458,11 +456,12 @@ async fn authenticate(
 async fn caching_sha2(
     ex: &mut Exchange<'_>,
     shared: &Shared,
-    account: &crate::config::User,
+    account: Option<&crate::config::User>,
     scramble: &[u8],
 ) -> io::Result<Verdict> {
-    if scramble.is_empty() || account.password.is_empty() {
-        return Ok(if scramble.is_empty() && account.password.is_empty() {
+    let password = account.map(|a| a.password.as_str());
+    if scramble.is_empty() || password == Some("") {
+        return Ok(if scramble.is_empty() && password == Some("") {
             Verdict::Allowed
         } else {
             Verdict::Denied {
@@ -473,7 +472,7 @@ async fn caching_sha2(
     let denied = Ok(Verdict::Denied {
         using_password: true,
     });
-    if let Some(cached) = shared.sha2_cache.get(&account.name) {
+    if let Some(cached) = account.and_then(|a| shared.sha2_cache.get(&a.name)) {
         if auth::verify_sha2_fast(&cached, ex.salt, scramble) {
             ex.more_data(&[sha2_status::FAST_AUTH_SUCCESS]).await?;
             return Ok(Verdict::Allowed);
@@ -483,7 +482,7 @@ async fn caching_sha2(
     let Some(mut answer) = ex.read().await? else {
         return Ok(Verdict::Gone);
     };
-    let password = if ex.secure {
+    let sent = if ex.secure {
         answer
     } else {
         let keys = match shared.rsa_keys().await {
@@ -507,11 +506,12 @@ async fn caching_sha2(
             None => return denied,
         }
     };
-    if auth::verify_cleartext(&account.password, &password) {
-        shared.sha2_cache.remember(&account.name, &account.password);
-        Ok(Verdict::Allowed)
-    } else {
-        denied
+    match account {
+        Some(a) if auth::verify_cleartext(&a.password, &sent) => {
+            shared.sha2_cache.remember(&a.name, &a.password);
+            Ok(Verdict::Allowed)
+        }
+        _ => denied,
     }
 }
 
