@@ -7,6 +7,9 @@
 #     plugin is present (to validate docker/compose.yaml; no engine needed).
 #   - A Python venv outside the clone with the pinned client libraries
 #     (tests/python/requirements.txt + constraints.txt).
+#   - Node.js and npm (Debian packages) and the Node client suite's
+#     dependencies: `npm ci` in tests/node (package-lock.json), into
+#     tests/node/node_modules (gitignored).
 #
 #   scripts/setup.sh [--bench]     --bench also installs mariadb-server
 #
@@ -40,6 +43,8 @@ command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 if command -v dpkg-query >/dev/null 2>&1; then
     have_pkg libmariadb-dev || have_pkg default-libmysqlclient-dev || missing+=(libmariadb-dev)
 fi
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
@@ -82,4 +87,20 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want_sum" ]; then
     echo "$want_sum" > "$stamp"
 else
     log "venv $VENV is up to date"
+fi
+
+# ---- Node client suite -------------------------------------------------------
+node_dir="$ROOT/tests/node"
+node_stamp="$node_dir/node_modules/.tiembed-lock.sha256"
+if command -v npm >/dev/null 2>&1; then
+    want_node="$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$node_stamp" 2>/dev/null || true)" != "$want_node" ]; then
+        log "installing the Node client suite's packages (npm ci in tests/node)"
+        (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+        echo "$want_node" > "$node_stamp"
+    else
+        log "tests/node/node_modules is up to date"
+    fi
+else
+    log "npm is missing: the Node client suite cannot run"
 fi

@@ -8,10 +8,14 @@
 #  2. cargo build of the `tiembed` binary, then `cargo test --workspace`
 #     (unit tests, .slt files, wire-level integration tests).
 #  3. A tiembed server on a free loopback port with a temporary data dir, and
-#     against it the Python client suites (tests/python, pytest) and the
-#     mariadb CLI suite (tests/cli/run.sh); then SIGTERM, which must end the
-#     server cleanly. Then a crash test: commits over the wire, kill -9 with a
-#     transaction open, restart on the same data dir, committed rows only.
+#     next to it a second one configured for TLS with a test CA and the
+#     caching_sha2_password accounts of tests/python/tls_fixture.py (its
+#     port and CA exported as TIEMBED_TLS_PORT / TIEMBED_TLS_CA). Against
+#     them the Python client suites (tests/python, pytest), the mariadb CLI
+#     suite (tests/cli/run.sh) and the Node mysql2 suite (tests/node,
+#     node --test); then SIGTERM, which must end both servers cleanly. Then
+#     a crash test: commits over the wire, kill -9 with a transaction open,
+#     restart on the same data dir, committed rows only.
 #  4. `docker compose config` of docker/compose.yaml when a compose client is
 #     installed (no engine needed).
 #
@@ -53,8 +57,10 @@ PY="$TIEMBED_VENV/bin/python"
 CI="${CI:-}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tiembed-test.XXXXXX")"
+TLS_PID=""
 cleanup() {
     tiembed_stop >/dev/null 2>&1 || true
+    if [ -n "$TLS_PID" ]; then TIEMBED_PID="$TLS_PID" tiembed_stop >/dev/null 2>&1 || true; fi
     if [ "${KEEP_TEST_DIR:-0}" = 1 ]; then echo "test-all: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -166,6 +172,19 @@ if [ "$skip_clients" = 0 ]; then
     if [ "$build_ok" = 0 ] || [ ! -x "$BIN" ]; then
         record "client suites" 0 1 0 "no tiembed binary to test"
     else
+        banner "TLS-configured tiembed server (tests/python/tls_fixture.py)"
+        # Started first: tiembed_start sets TIEMBED_PORT, which the main
+        # server's start then overwrites.
+        if [ -x "$PY" ] && "$PY" "$ROOT/tests/python/tls_fixture.py" "$WORK/tls" \
+            && tiembed_start "$BIN" "$WORK/tls-server" --config "$WORK/tls/tiembed.toml" \
+                --models-dir "$TIEMBED_MODELS_DIR"; then
+            TLS_PID="$TIEMBED_PID"
+            export TIEMBED_TLS_PORT="$TIEMBED_PORT" TIEMBED_TLS_CA="$WORK/tls/ca.pem"
+            echo "TLS tiembed pid $TLS_PID on 127.0.0.1:$TIEMBED_TLS_PORT (CA: $TIEMBED_TLS_CA)"
+        else
+            record "TLS server" 0 1 0 "the TLS-configured server did not start"
+        fi
+
         banner "tiembed server for the client suites"
         if tiembed_start "$BIN" "$WORK" --models-dir "$TIEMBED_MODELS_DIR"; then
             echo "tiembed pid $TIEMBED_PID on 127.0.0.1:$TIEMBED_PORT (log: $WORK/server.log)"
@@ -221,6 +240,24 @@ PY
             if [ "$cli_rc" != 0 ] && [ "${qf:-0}" = 0 ]; then qf=1; note="tests/cli/run.sh exited $cli_rc"; fi
             record "mariadb CLI" "${qp:-0}" "${qf:-0}" "${qs:-0}" "$note"
 
+            banner "Node mysql2 suite (node --test tests/node)"
+            if command -v node >/dev/null 2>&1 && [ -d "$ROOT/tests/node/node_modules/mysql2" ]; then
+                node_log="$WORK/node.log"
+                (cd "$ROOT/tests/node" && timeout --signal=TERM 10m node --test --test-reporter=tap mysql2.test.js) 2>&1 | tee "$node_log"
+                node_rc=${PIPESTATUS[0]}
+                # The TAP reporter ends with "# pass N", "# fail N", "# cancelled N", "# skipped N".
+                read -r np nf ns < <(awk '
+                    /^# pass / { p = $3 } /^# fail / { f = $3 }
+                    /^# cancelled / { c = $3 } /^# skipped / { s = $3 }
+                    END { printf "%d %d %d\n", p, f + c, s }' "$node_log")
+                note=""
+                if [ "$node_rc" != 0 ] && [ "$nf" = 0 ]; then nf=1; note="node --test exited $node_rc"; fi
+                if [ "$np" = 0 ] && [ "$nf" = 0 ]; then nf=1; note="node --test ran no tests"; fi
+                record "node mysql2" "$np" "$nf" "$ns" "$note"
+            else
+                record "node mysql2" 0 1 0 "node or tests/node/node_modules missing (run scripts/setup.sh)"
+            fi
+
             banner "server lifecycle"
             sp=0 sf=0
             # The docker image's health check, against this server.
@@ -240,6 +277,22 @@ PY
                 grep -n -A5 "panicked at" "$WORK/server.log" | head -n 30
             else
                 sp=$(( sp + 1 )); echo "ok: no panic in the server log"
+            fi
+            if [ -n "$TLS_PID" ]; then
+                TIEMBED_PID="$TLS_PID"
+                TLS_PID=""
+                tiembed_stop
+                if [ "$TIEMBED_EXIT" = 0 ]; then
+                    sp=$(( sp + 1 )); echo "ok: SIGTERM ended the TLS server with status 0"
+                else
+                    sf=$(( sf + 1 )); echo "FAILED: TLS server exit status after SIGTERM: $TIEMBED_EXIT"
+                fi
+                if grep -q "panicked at" "$WORK/tls-server/server.log"; then
+                    sf=$(( sf + 1 )); echo "FAILED: the TLS server log shows a panic:"
+                    grep -n -A5 "panicked at" "$WORK/tls-server/server.log" | head -n 30
+                else
+                    sp=$(( sp + 1 )); echo "ok: no panic in the TLS server log"
+                fi
             fi
             record "server lifecycle" "$sp" "$sf" 0
             [ "$sf" = 0 ] || tail -n 60 "$WORK/server.log"

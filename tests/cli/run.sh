@@ -9,7 +9,9 @@
 #
 # Env: TIEMBED_HOST, TIEMBED_PORT, TIEMBED_USER (root), TIEMBED_PASSWORD
 # (empty), TIEMBED_EXPECT_VERSION (8.0.11-TiDB-v8.5.3-serverless),
-# TIEMBED_SKIP_MODEL_TESTS=1 (skip the test needing the real model).
+# TIEMBED_SKIP_MODEL_TESTS=1 (skip the test needing the real model),
+# TIEMBED_TLS_PORT + TIEMBED_TLS_CA (a server started with the config of
+# tests/python/tls_fixture.py; the TLS test is skipped without them).
 # Prints "ok"/"FAILED" per test and "cli: N passed, M failed, K skipped" last;
 # exits non-zero when a test failed.
 set -uo pipefail
@@ -276,6 +278,26 @@ test_interactive_session() {
     fi
 }
 
+# ---- TLS -------------------------------------------------------------------------------
+
+# --ssl-verify-server-cert against the test CA; `\s` prints the cipher,
+# SHOW STATUS the session's TLS; a caching_sha2_password account logs in
+# over TLS; without the CA the certificate is refused.
+test_tls() {
+    local tls=(--ssl-ca="$TIEMBED_TLS_CA" --ssl-verify-server-cert -h "$HOST" -P "$TIEMBED_TLS_PORT")
+    local out
+    out="$(timeout 60 "$CLI" --no-defaults --protocol=TCP "${tls[@]}" -u root \
+        -e "SHOW STATUS LIKE 'Ssl_version'; \\s" 2>&1)"
+    contains "SHOW STATUS" "Ssl_version	TLSv1.3" "$out"
+    contains "\\s" "Cipher in use is TLS_" "$out"
+    out="$(timeout 60 "$CLI" --no-defaults --protocol=TCP "${tls[@]}" -u sha2_user \
+        --password=sha2-secret -N -e "SELECT CURRENT_USER()" 2>&1)"
+    check "caching_sha2_password over TLS" "sha2_user@%" "$out"
+    out="$(timeout 60 "$CLI" --no-defaults --protocol=TCP --ssl --ssl-verify-server-cert \
+        -h "$HOST" -P "$TIEMBED_TLS_PORT" -u root -e "SELECT 1" 2>&1)"
+    contains "untrusted certificate refused" "ERROR 2026" "$out"
+}
+
 # ---- run ------------------------------------------------------------------------------
 
 echo "mariadb CLI suite: $("$CLI" --version) against $HOST:$PORT"
@@ -291,6 +313,11 @@ else
     run_test test_auto_embedding_example
 fi
 run_test test_interactive_session
+if [ -n "${TIEMBED_TLS_PORT:-}" ] && [ -n "${TIEMBED_TLS_CA:-}" ]; then
+    run_test test_tls
+else
+    skip_test test_tls "TIEMBED_TLS_PORT/TIEMBED_TLS_CA not set"
+fi
 
 echo "cli: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ]

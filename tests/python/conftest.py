@@ -10,7 +10,10 @@ other host:port:
     TIEMBED_PASSWORD (empty), TIEMBED_EXPECT_VERSION
     (8.0.11-TiDB-v8.5.3-serverless), TIEMBED_SKIP_MODEL_TESTS=1 to skip the
     tests that need the real all-MiniLM-L6-v2 model, TIEMBED_FIXTURES_DIR
-    (reference embeddings, optional).
+    (reference embeddings, optional), TIEMBED_TLS_CA and TIEMBED_TLS_PORT
+    (a second server on TIEMBED_HOST, started with the config
+    tests/python/tls_fixture.py writes, and its CA; without them the TLS and
+    caching_sha2_password tests are skipped).
 """
 
 import os
@@ -26,6 +29,8 @@ USER = os.environ.get("TIEMBED_USER", "root")
 PASSWORD = os.environ.get("TIEMBED_PASSWORD", "")
 EXPECT_VERSION = os.environ.get("TIEMBED_EXPECT_VERSION", "8.0.11-TiDB-v8.5.3-serverless")
 SKIP_MODEL_TESTS = os.environ.get("TIEMBED_SKIP_MODEL_TESTS", "0") in ("1", "true", "yes")
+TLS_CA = os.environ.get("TIEMBED_TLS_CA") or None
+TLS_PORT = int(os.environ.get("TIEMBED_TLS_PORT") or "0") or None
 # A statement that hangs must fail the test, not the whole CI run.
 READ_TIMEOUT = int(os.environ.get("TIEMBED_READ_TIMEOUT", "120"))
 

@@ -34,6 +34,9 @@ pub struct SessionInfo {
     pub found_rows: u64,
     /// CLIENT_FOUND_ROWS: UPDATE reports matched, not changed, rows.
     pub client_found_rows: bool,
+    /// (protocol version, cipher) when the connection runs over TLS,
+    /// for `SHOW STATUS LIKE 'Ssl_%'`.
+    pub tls: Option<(String, String)>,
 }
 
 impl SessionInfo {
@@ -85,6 +88,7 @@ impl Session {
                 row_count: 0,
                 found_rows: 0,
                 client_found_rows: false,
+                tls: None,
             },
             txn: None,
             in_begin: false,
@@ -238,6 +242,11 @@ impl Session {
     /// Whether the client asked for CLIENT_FOUND_ROWS (matched, not changed, rows).
     pub fn set_found_rows(&mut self, on: bool) {
         self.info.client_found_rows = on;
+    }
+
+    /// The wire layer upgraded this connection to TLS.
+    pub fn set_tls(&mut self, version: &str, cipher: &str) {
+        self.info.tls = Some((version.to_string(), cipher.to_string()));
     }
 
     pub fn status(&self) -> StatusFlags {

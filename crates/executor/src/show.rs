@@ -267,11 +267,12 @@ pub fn show(sess: &mut Session, show: &Show) -> Result<Output> {
         }
         ShowKind::Status => {
             let conns = sess.engine().connections.lock().len();
+            let (ssl_version, ssl_cipher) = sess.info.tls.clone().unwrap_or_default();
             let rows = vec![
                 vec![s("Threads_connected"), s(conns.to_string())],
                 vec![s("Uptime"), s("1")],
-                vec![s("Ssl_cipher"), s("")],
-                vec![s("Ssl_version"), s("")],
+                vec![s("Ssl_cipher"), s(ssl_cipher)],
+                vec![s("Ssl_version"), s(ssl_version)],
             ];
             filtered(sess, text_cols(&["Variable_name", "Value"]), rows, filter)
         }

@@ -30,6 +30,11 @@ pub trait SqlSession: Send {
     fn use_database(&mut self, db: &str) -> Result<()>;
     fn field_list(&self, table: &str) -> Result<Vec<ColumnInfo>>;
     fn set_found_rows(&mut self, on: bool);
+    /// The connection runs over TLS: `SHOW STATUS` reports these as
+    /// `Ssl_version` and `Ssl_cipher`.
+    fn set_tls(&mut self, version: &str, cipher: &str) {
+        let _ = (version, cipher);
+    }
     fn status(&self) -> StatusFlags;
     fn warning_count(&self) -> u16;
     /// Rolls back an open transaction; called when the connection ends.
@@ -72,6 +77,9 @@ impl SqlSession for Session {
     }
     fn set_found_rows(&mut self, on: bool) {
         Session::set_found_rows(self, on)
+    }
+    fn set_tls(&mut self, version: &str, cipher: &str) {
+        Session::set_tls(self, version, cipher)
     }
     fn status(&self) -> StatusFlags {
         Session::status(self)

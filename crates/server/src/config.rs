@@ -5,6 +5,7 @@
 //! the layers are merged, and only then is the result validated and turned
 //! into [`Config`], so every error names the setting it is about.
 
+pub use crate::auth::AuthPlugin;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +51,32 @@ pub struct User {
     pub name: String,
     /// Plain text; empty means no password (TiDB's default root).
     pub password: String,
+    /// The account's authentication plugin; `None` follows
+    /// `auth.default_plugin`.
+    pub plugin: Option<AuthPlugin>,
+}
+
+impl User {
+    /// An account that uses the server's default plugin.
+    pub fn new(name: impl Into<String>, password: impl Into<String>) -> User {
+        User {
+            name: name.into(),
+            password: password.into(),
+            plugin: None,
+        }
+    }
+}
+
+/// Where the server's TLS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSettings {
+    /// PEM files: the certificate chain (server certificate first) and its
+    /// private key.
+    Files { cert: PathBuf, key: PathBuf },
+    /// A self-signed certificate for localhost, generated on first start
+    /// and kept in `dir` (`<data_dir>/tls`); `None` (in-memory server):
+    /// a new one on every start.
+    AutoGenerate { dir: Option<PathBuf> },
 }
 
 /// What the wire front end needs; `server::run` takes this.
@@ -65,6 +92,13 @@ pub struct ServerConfig {
     /// How long shutdown waits for running statements before cutting them off.
     pub shutdown_timeout: Duration,
     pub users: Vec<User>,
+    /// Plugin announced in the greeting and used by accounts without one.
+    pub default_auth_plugin: AuthPlugin,
+    /// `None`: CLIENT_SSL is not offered.
+    pub tls: Option<TlsSettings>,
+    /// Refuse logins over plain TCP (ERROR 3159), as MySQL's
+    /// `require_secure_transport`.
+    pub require_secure_transport: bool,
 }
 
 impl Default for ServerConfig {
@@ -75,10 +109,10 @@ impl Default for ServerConfig {
             max_allowed_packet: DEFAULT_MAX_ALLOWED_PACKET,
             handshake_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
-            users: vec![User {
-                name: "root".into(),
-                password: String::new(),
-            }],
+            users: vec![User::new("root", "")],
+            default_auth_plugin: AuthPlugin::NativePassword,
+            tls: None,
+            require_secure_transport: false,
         }
     }
 }
@@ -178,7 +212,24 @@ struct RawConfig {
     storage: RawStorage,
     embedding: RawEmbedding,
     log: RawLog,
+    tls: RawTls,
+    auth: RawAuth,
     users: Option<Vec<RawUser>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    auto_generate: Option<bool>,
+    require_secure_transport: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAuth {
+    default_plugin: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,6 +277,8 @@ struct RawUser {
     name: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    plugin: Option<String>,
 }
 
 /// Loads the configuration. `file` is the `--config` flag; without it,
@@ -328,11 +381,27 @@ fn apply_env(raw: &mut RawConfig, env: &[(String, String)]) -> Result<(), Config
         // The conventional variable works too, below TIEMBED_LOG.
         raw.log.level = Some(v.into());
     }
+    if let Some(v) = get("TIEMBED_TLS_CERT") {
+        raw.tls.cert = Some(v.into());
+    }
+    if let Some(v) = get("TIEMBED_TLS_KEY") {
+        raw.tls.key = Some(v.into());
+    }
+    if let Some(v) = get("TIEMBED_TLS_AUTO_GENERATE") {
+        raw.tls.auto_generate = Some(boolean("TIEMBED_TLS_AUTO_GENERATE", v)?);
+    }
+    if let Some(v) = get("TIEMBED_REQUIRE_SECURE_TRANSPORT") {
+        raw.tls.require_secure_transport = Some(boolean("TIEMBED_REQUIRE_SECURE_TRANSPORT", v)?);
+    }
+    if let Some(v) = get("TIEMBED_DEFAULT_AUTH_PLUGIN") {
+        raw.auth.default_plugin = Some(v.into());
+    }
     if let Some(v) = get("TIEMBED_ROOT_PASSWORD") {
         let users = raw.users.get_or_insert_with(|| {
             vec![RawUser {
                 name: "root".into(),
                 password: String::new(),
+                plugin: None,
             }]
         });
         match users.iter_mut().find(|u| u.name == "root") {
@@ -340,6 +409,7 @@ fn apply_env(raw: &mut RawConfig, env: &[(String, String)]) -> Result<(), Config
             None => users.push(RawUser {
                 name: "root".into(),
                 password: v.into(),
+                plugin: None,
             }),
         }
     }
@@ -438,9 +508,15 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                         format!("user {:?} is listed twice", u.name),
                     ));
                 }
+                let plugin = u
+                    .plugin
+                    .as_deref()
+                    .map(|p| plugin_named("users.plugin", p))
+                    .transpose()?;
                 users.push(User {
                     name: u.name,
                     password: u.password,
+                    plugin,
                 });
             }
             users
@@ -462,6 +538,19 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         }
         Some(dir)
     };
+
+    let default_auth_plugin = match raw.auth.default_plugin.as_deref() {
+        None => defaults.default_auth_plugin,
+        Some(p) => plugin_named("auth.default_plugin", p)?,
+    };
+    let tls = validate_tls(&raw.tls, data_dir.as_deref())?;
+    let require_secure_transport = raw.tls.require_secure_transport.unwrap_or(false);
+    if require_secure_transport && tls.is_none() {
+        return Err(invalid(
+            "tls.require_secure_transport",
+            "needs TLS (tls.cert and tls.key, or tls.auto_generate = true)",
+        ));
+    }
 
     let log_level = raw.log.level.unwrap_or_else(|| "info".into());
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_level) {
@@ -520,9 +609,44 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             handshake_timeout,
             shutdown_timeout,
             users,
+            default_auth_plugin,
+            tls,
+            require_secure_transport,
         },
         embed,
     })
+}
+
+fn plugin_named(setting: &'static str, name: &str) -> Result<AuthPlugin, ConfigError> {
+    AuthPlugin::from_name(name).ok_or_else(|| {
+        invalid(
+            setting,
+            format!("{name:?} is not mysql_native_password or caching_sha2_password"),
+        )
+    })
+}
+
+fn validate_tls(raw: &RawTls, data_dir: Option<&Path>) -> Result<Option<TlsSettings>, ConfigError> {
+    let empty = |p: &Option<PathBuf>| p.as_ref().is_none_or(|p| p.as_os_str().is_empty());
+    match (
+        empty(&raw.cert),
+        empty(&raw.key),
+        raw.auto_generate.unwrap_or(false),
+    ) {
+        (true, true, false) => Ok(None),
+        (true, true, true) => Ok(Some(TlsSettings::AutoGenerate {
+            dir: data_dir.map(|d| d.join("tls")),
+        })),
+        (false, false, false) => Ok(Some(TlsSettings::Files {
+            cert: raw.cert.clone().unwrap_or_default(),
+            key: raw.key.clone().unwrap_or_default(),
+        })),
+        (false, false, true) => Err(invalid(
+            "tls.auto_generate",
+            "cannot be combined with tls.cert and tls.key",
+        )),
+        _ => Err(invalid("tls", "tls.cert and tls.key must be set together")),
+    }
 }
 
 fn validate_listen(listen: &str) -> Result<(), ConfigError> {
@@ -575,13 +699,7 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:4000");
         assert_eq!(c.data_dir, Some(PathBuf::from("./data")));
         assert_eq!(c.server, ServerConfig::default());
-        assert_eq!(
-            c.server.users,
-            vec![User {
-                name: "root".into(),
-                password: "".into()
-            }]
-        );
+        assert_eq!(c.server.users, vec![User::new("root", "")]);
         assert_eq!(c.server.version, "8.0.11-TiDB-v8.5.3-serverless");
         assert_eq!(c.log_level, "info");
     }
@@ -621,13 +739,7 @@ mod tests {
             (c.listen.as_str(), c.server.max_connections),
             ("0.0.0.0:5000", 7)
         );
-        assert_eq!(
-            c.server.users,
-            vec![User {
-                name: "app".into(),
-                password: "pw".into()
-            }]
-        );
+        assert_eq!(c.server.users, vec![User::new("app", "pw")]);
 
         let e = env(&[
             ("TIEMBED_LISTEN", "127.0.0.1:6000"),
@@ -646,14 +758,8 @@ mod tests {
             Some("http://127.0.0.1:9/hf")
         );
         assert_eq!(c.log_level, "warn");
-        assert!(c.server.users.contains(&User {
-            name: "root".into(),
-            password: "rootpw".into()
-        }));
-        assert!(c.server.users.contains(&User {
-            name: "app".into(),
-            password: "pw".into()
-        }));
+        assert!(c.server.users.contains(&User::new("root", "rootpw")));
+        assert!(c.server.users.contains(&User::new("app", "pw")));
         assert_eq!(
             c.engine_config().embed.huggingface_base_url,
             "http://127.0.0.1:9/hf"
@@ -670,6 +776,73 @@ mod tests {
         assert_eq!(c.data_dir, Some(PathBuf::from("/cli/dir")));
         assert_eq!(c.embed.models_dir, PathBuf::from("/cli/models"));
         assert_eq!(c.log_level, "error");
+    }
+
+    #[test]
+    fn tls_and_auth_settings() {
+        let c = from_toml(
+            r#"
+            [storage]
+            data_dir = "/var/lib/tiembed"
+            [tls]
+            auto_generate = true
+            require_secure_transport = true
+            [auth]
+            default_plugin = "caching_sha2_password"
+            [[users]]
+            name = "app"
+            password = "pw"
+            plugin = "mysql_native_password"
+            [[users]]
+            name = "sha"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.tls,
+            Some(TlsSettings::AutoGenerate {
+                dir: Some(PathBuf::from("/var/lib/tiembed/tls"))
+            })
+        );
+        assert!(c.server.require_secure_transport);
+        assert_eq!(
+            c.server.default_auth_plugin,
+            AuthPlugin::CachingSha2Password
+        );
+        assert_eq!(c.server.users[0].plugin, Some(AuthPlugin::NativePassword));
+        assert_eq!(c.server.users[1].plugin, None);
+
+        let in_memory =
+            from_toml("[storage]\nin_memory = true\n[tls]\nauto_generate = true").unwrap();
+        assert_eq!(
+            in_memory.server.tls,
+            Some(TlsSettings::AutoGenerate { dir: None })
+        );
+
+        let e = env(&[
+            ("TIEMBED_TLS_CERT", "/env/cert.pem"),
+            ("TIEMBED_TLS_KEY", "/env/key.pem"),
+            ("TIEMBED_REQUIRE_SECURE_TRANSPORT", "on"),
+            ("TIEMBED_DEFAULT_AUTH_PLUGIN", "caching_sha2_password"),
+        ]);
+        let c = load(None, &e, &CliOverrides::default()).unwrap();
+        assert_eq!(
+            c.server.tls,
+            Some(TlsSettings::Files {
+                cert: "/env/cert.pem".into(),
+                key: "/env/key.pem".into()
+            })
+        );
+        assert!(c.server.require_secure_transport);
+        assert_eq!(
+            c.server.default_auth_plugin,
+            AuthPlugin::CachingSha2Password
+        );
+        let e = env(&[("TIEMBED_TLS_AUTO_GENERATE", "maybe")]);
+        assert!(matches!(
+            load(None, &e, &CliOverrides::default()),
+            Err(ConfigError::Env { .. })
+        ));
     }
 
     #[test]
@@ -699,6 +872,12 @@ mod tests {
             "[embedding]\nhuggingface_base_url = \"ftp://x\"",
             "[embedding]\nbatch_size = 0",
             "[server]\nunknown_key = 1",
+            "[tls]\ncert = \"/c.pem\"",
+            "[tls]\nkey = \"/k.pem\"",
+            "[tls]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\nauto_generate = true",
+            "[tls]\nrequire_secure_transport = true",
+            "[auth]\ndefault_plugin = \"sha256_password\"",
+            "[[users]]\nname = \"a\"\nplugin = \"mysql_clear_password\"",
             "[nonsense]\n",
         ];
         for text in bad {

@@ -5,6 +5,7 @@
 //! guard for the next command only after the previous one is answered), so
 //! the locks here are never contended; they exist to share, not to wait.
 
+use crate::auth::{RsaKeys, Sha2Cache};
 use crate::backend::{Backend, SqlSession};
 use crate::config::ServerConfig;
 use crate::packet::Framer;
@@ -19,8 +20,9 @@ use std::task::{ready, Context, Poll};
 use std::time::Instant;
 use tiembed_types::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
 
-/// A client transport: TCP now, TLS over TCP later.
+/// A client transport: TCP, or TLS over TCP after the SSLRequest.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
 
@@ -28,6 +30,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
 pub struct Shared {
     pub backend: Arc<dyn Backend>,
     pub config: ServerConfig,
+    /// Built from `config.tls` at start-up; `None`: TLS is not offered.
+    pub tls: Option<TlsAcceptor>,
+    pub sha2_cache: Sha2Cache,
+    /// Made on the first full `caching_sha2_password` authentication over
+    /// plain TCP that asks for the public key.
+    pub rsa_keys: tokio::sync::OnceCell<Arc<RsaKeys>>,
     next_conn_id: AtomicU32,
     pub started: Instant,
     /// Statements received (COM_QUERY and COM_STMT_EXECUTE), for COM_STATISTICS.
@@ -36,10 +44,17 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(backend: Arc<dyn Backend>, config: ServerConfig) -> Shared {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        config: ServerConfig,
+        tls: Option<TlsAcceptor>,
+    ) -> Shared {
         Shared {
             backend,
             config,
+            tls,
+            sha2_cache: Sha2Cache::default(),
+            rsa_keys: tokio::sync::OnceCell::new(),
             next_conn_id: AtomicU32::new(1),
             started: Instant::now(),
             questions: AtomicU64::new(0),
@@ -56,6 +71,19 @@ impl Shared {
                 return id;
             }
         }
+    }
+
+    /// The RSA key pair, generated (off the async threads) on first use.
+    pub async fn rsa_keys(&self) -> Result<Arc<RsaKeys>, String> {
+        self.rsa_keys
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(RsaKeys::generate)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
     }
 }
 

@@ -54,6 +54,15 @@ pub mod proto {
         WireError::new(1156, "08S01", "Got packets out of order")
     }
 
+    /// A login over plain TCP while `require_secure_transport` is on.
+    pub fn insecure_transport() -> WireError {
+        WireError::new(
+            3159,
+            "HY000",
+            "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+        )
+    }
+
     pub fn handshake_error() -> WireError {
         WireError::new(1043, "08S01", "Bad handshake")
     }

@@ -8,8 +8,10 @@
 //! A connection goes through three layers:
 //!
 //! 1. `handshake` — tiembed's own connection phase: greeting with a random
-//!    salt, `mysql_native_password` against the configured users (ERROR
-//!    1045), the handshake database (ERROR 1049), capability negotiation.
+//!    salt, the upgrade to TLS after an SSLRequest (`tls`),
+//!    `mysql_native_password` or `caching_sha2_password` against the
+//!    configured users (`auth`; ERROR 1045), the handshake database (ERROR
+//!    1049), capability negotiation.
 //! 2. `guard` — an `AsyncRead` between the socket and opensrv-mysql 0.7.0
 //!    that frames packets itself and hands opensrv one well-formed command
 //!    at a time, answering everything opensrv would mishandle (pipelined
@@ -37,8 +39,10 @@ mod params;
 mod reply;
 mod server;
 mod shim;
+pub mod tls;
 mod wire;
 
+pub use auth::AuthPlugin;
 pub use backend::{Backend, EngineBackend, SqlSession};
-pub use config::{Config, ServerConfig, User};
+pub use config::{Config, ServerConfig, TlsSettings, User};
 pub use server::{run, run_with_backend, ServerError};

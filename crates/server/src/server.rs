@@ -26,6 +26,8 @@ pub enum ServerError {
     Engine(#[from] tiembed_types::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Serves MySQL clients on `listener` with `engine` until `shutdown`
@@ -48,9 +50,10 @@ pub async fn run_with_backend(
     config: ServerConfig,
     shutdown: impl Future,
 ) -> Result<(), ServerError> {
+    let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let shutdown_timeout = config.shutdown_timeout;
-    let shared = Arc::new(Shared::new(backend.clone(), config));
+    let shared = Arc::new(Shared::new(backend.clone(), config, tls));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -148,11 +151,13 @@ async fn serve_inner(
     stop: watch::Receiver<bool>,
 ) {
     let salt = crate::auth::new_salt();
-    let mut io: Box<dyn Io> = Box::new(stream);
+    let io: Box<dyn Io> = Box::new(stream);
     let host = peer.ip().to_string();
+    // The timeout covers the TLS handshake too: a client that sends
+    // garbage or nothing instead of a ClientHello is cut off here.
     let login = match tokio::time::timeout(
         shared.config.handshake_timeout,
-        handshake::login(&mut io, shared, id, &salt, &host),
+        handshake::login(io, shared, id, &salt, &host),
     )
     .await
     {
@@ -167,11 +172,11 @@ async fn serve_inner(
             return;
         }
     };
-    tracing::debug!(user = %login.user, "logged in");
+    tracing::debug!(user = %login.user, tls = login.tls.is_some(), "logged in");
 
     let prelude =
         handshake::opensrv_prelude(&login.user, login.caps, login.collation, login.max_packet);
-    let (rd, wr) = tokio::io::split(io);
+    let (rd, wr) = tokio::io::split(login.io);
     let conn = Arc::new(Conn {
         id,
         user: login.user,

@@ -172,6 +172,45 @@ pub fn native_scramble(password: &str, salt: &[u8]) -> Vec<u8> {
     s1.iter().zip(m.iter()).map(|(a, b)| a ^ b).collect()
 }
 
+pub fn sha2_scramble(password: &str, salt: &[u8]) -> Vec<u8> {
+    use sha2::Sha256;
+    if password.is_empty() {
+        return vec![];
+    }
+    let s1: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+    let s2: [u8; 32] = Sha256::digest(s1).into();
+    let mut h = Sha256::new();
+    h.update(s2);
+    h.update(salt);
+    let m: [u8; 32] = h.finalize().into();
+    s1.iter().zip(m.iter()).map(|(a, b)| a ^ b).collect()
+}
+
+/// The first auth response for `plugin` (unknown plugins: garbage).
+pub fn scramble_for(plugin: &str, password: &str, salt: &[u8]) -> Vec<u8> {
+    match plugin {
+        "caching_sha2_password" => sha2_scramble(password, salt),
+        "mysql_native_password" => native_scramble(password, salt),
+        _ => b"not a scramble".to_vec(),
+    }
+}
+
+/// What a client sends after fetching the server's public key.
+pub fn rsa_encrypt_password(pem: &str, password: &str, salt: &[u8]) -> Vec<u8> {
+    use rsa::pkcs8::DecodePublicKey;
+    let key = rsa::RsaPublicKey::from_public_key_pem(pem).expect("a PEM public key");
+    let mut plain: Vec<u8> = password.bytes().chain([0]).collect();
+    for (i, b) in plain.iter_mut().enumerate() {
+        *b ^= salt[i % salt.len()];
+    }
+    key.encrypt(
+        &mut rand_core_06::OsRng,
+        rsa::Oaep::new::<sha1::Sha1>(),
+        &plain,
+    )
+    .unwrap()
+}
+
 // ---- parsed replies ----------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq)]
@@ -334,11 +373,21 @@ pub fn parse_coldef(p: &[u8]) -> ColDef {
 
 // ---- the raw client ----------------------------------------------------
 
+/// The client's transport: TCP, or TLS after [`Client::start_tls`].
+pub trait ClientIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ClientIo for T {}
+
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Box<dyn ClientIo>,
     pub greeting: Greeting,
     pub caps: u32,
     buf: Vec<u8>,
+    /// Sequence id of the handshake response: 1, or 2 after an SSLRequest.
+    response_seq: u8,
+    pub tls: bool,
+    /// What the authentication exchange went through: "switch:<plugin>",
+    /// "fast", "full", "public-key".
+    pub auth_trace: Vec<String>,
 }
 
 pub struct Login<'a> {
@@ -347,6 +396,10 @@ pub struct Login<'a> {
     pub db: Option<&'a str>,
     pub caps: u32,
     pub plugin: &'a str,
+    /// Full caching_sha2 authentication over plain TCP: fetch the public
+    /// key and send the password RSA-encrypted (false: send it in clear,
+    /// which a server must refuse).
+    pub rsa: bool,
 }
 
 impl Default for Login<'_> {
@@ -357,6 +410,7 @@ impl Default for Login<'_> {
             db: None,
             caps: PYMYSQL_CAPS,
             plugin: "mysql_native_password",
+            rsa: true,
         }
     }
 }
@@ -366,10 +420,13 @@ impl Client {
     pub async fn open(port: u16) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         let mut c = Client {
-            stream,
+            stream: Box::new(stream),
             greeting: dummy_greeting(),
             caps: 0,
             buf: Vec::new(),
+            response_seq: 1,
+            tls: false,
+            auth_trace: Vec::new(),
         };
         let (_, p) = c.read_packet().await;
         c.greeting = parse_greeting(&p);
@@ -388,14 +445,42 @@ impl Client {
         c
     }
 
-    /// Sends the handshake response; returns the server's verdict.
+    /// Sends an SSLRequest with `caps` and runs the TLS handshake, which
+    /// fails if the server's certificate does not verify for 127.0.0.1.
+    pub async fn start_tls(
+        &mut self,
+        connector: &tokio_rustls::TlsConnector,
+        caps: u32,
+    ) -> std::io::Result<()> {
+        let mut p = (caps | SSL).to_le_bytes().to_vec();
+        p.extend_from_slice(&16_777_215u32.to_le_bytes());
+        p.push(45);
+        p.extend_from_slice(&[0; 23]);
+        self.send(&frame(1, &p)).await;
+        let tcp = std::mem::replace(&mut self.stream, Box::new(tokio::io::duplex(1).0));
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let tls = tokio::time::timeout(IO_TIMEOUT, connector.connect(name, tcp))
+            .await
+            .expect("TLS handshake timed out")?;
+        self.stream = Box::new(tls);
+        self.response_seq = 2;
+        self.tls = true;
+        Ok(())
+    }
+
+    /// Sends the handshake response and plays whatever authentication
+    /// exchange the server starts; returns the server's verdict.
     pub async fn login(&mut self, login: &Login<'_>) -> Reply {
         let mut caps = login.caps;
         if login.db.is_some() {
             caps |= CONNECT_WITH_DB;
         }
+        if self.tls {
+            caps |= SSL;
+        }
         self.caps = caps & self.greeting.caps;
-        let auth = native_scramble(login.password, &self.greeting.salt);
+        let salt = self.greeting.salt.clone();
+        let auth = scramble_for(login.plugin, login.password, &salt);
         let mut p = caps.to_le_bytes().to_vec();
         p.extend_from_slice(&16_777_215u32.to_le_bytes());
         p.push(45);
@@ -416,20 +501,41 @@ impl Client {
             p.extend_from_slice(login.plugin.as_bytes());
             p.push(0);
         }
-        self.send(&frame(1, &p)).await;
-        let (mut seq, mut reply) = self.read_packet().await;
-        if reply.first() == Some(&0xFE) && reply.len() > 1 {
-            // Auth switch: [0xFE, plugin NUL, salt NUL].
-            let mut r = Reader::new(&reply[1..]);
-            let plugin = String::from_utf8_lossy(r.nul_str()).into_owned();
-            assert_eq!(plugin, "mysql_native_password");
-            let salt = r.take(20).to_vec();
-            let auth = native_scramble(login.password, &salt);
-            self.send(&frame(seq + 1, &auth)).await;
-            (seq, reply) = self.read_packet().await;
+        self.send(&frame(self.response_seq, &p)).await;
+        let mut salt = salt;
+        loop {
+            let (seq, reply) = self.read_packet().await;
+            let next = seq.wrapping_add(1);
+            match reply.first() {
+                Some(0xFE) if reply.len() > 1 => {
+                    // Auth switch: [0xFE, plugin NUL, salt NUL].
+                    let mut r = Reader::new(&reply[1..]);
+                    let plugin = String::from_utf8_lossy(r.nul_str()).into_owned();
+                    salt = r.take(20).to_vec();
+                    self.auth_trace.push(format!("switch:{plugin}"));
+                    let auth = scramble_for(&plugin, login.password, &salt);
+                    self.send(&frame(next, &auth)).await;
+                }
+                Some(0x01) if reply == [0x01, 0x03] => self.auth_trace.push("fast".into()),
+                Some(0x01) if reply == [0x01, 0x04] => {
+                    self.auth_trace.push("full".into());
+                    let mut clear = login.password.as_bytes().to_vec();
+                    clear.push(0);
+                    if self.tls || !login.rsa {
+                        self.send(&frame(next, &clear)).await;
+                    } else {
+                        self.send(&frame(next, &[0x02])).await;
+                    }
+                }
+                Some(0x01) => {
+                    self.auth_trace.push("public-key".into());
+                    let pem = std::str::from_utf8(&reply[1..]).unwrap();
+                    let sent = rsa_encrypt_password(pem, login.password, &salt);
+                    self.send(&frame(next, &sent)).await;
+                }
+                _ => return self.classify_single(&reply),
+            }
         }
-        let _ = seq;
-        self.classify_single(&reply)
     }
 
     fn classify_single(&self, p: &[u8]) -> Reply {
@@ -718,6 +824,8 @@ pub struct Journal {
     pub closed_statements: Vec<u32>,
     pub sessions_closed: usize,
     pub shutdowns: usize,
+    /// (version, cipher) of every session that runs over TLS.
+    pub tls: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -1067,6 +1175,14 @@ impl SqlSession for FakeSession {
         self.journal.lock().unwrap().found_rows.push(on);
     }
 
+    fn set_tls(&mut self, version: &str, cipher: &str) {
+        self.journal
+            .lock()
+            .unwrap()
+            .tls
+            .push((version.to_string(), cipher.to_string()));
+    }
+
     fn status(&self) -> StatusFlags {
         StatusFlags {
             autocommit: self.autocommit,
@@ -1132,10 +1248,5 @@ pub async fn fake_server_with(config: ServerConfig) -> (Arc<Fake>, TestServer) {
 }
 
 pub fn users(list: &[(&str, &str)]) -> Vec<User> {
-    list.iter()
-        .map(|(n, p)| User {
-            name: n.to_string(),
-            password: p.to_string(),
-        })
-        .collect()
+    list.iter().map(|(n, p)| User::new(*n, *p)).collect()
 }
