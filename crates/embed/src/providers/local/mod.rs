@@ -19,6 +19,7 @@
 mod bert;
 mod locate;
 mod mpnet;
+mod packed_bert;
 mod pooling;
 mod qwen3;
 mod st_config;
