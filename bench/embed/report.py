@@ -67,7 +67,8 @@ def main():
             if "query_ms" in x:
                 query[key][r].append(x["query_ms"])
 
-    print(f"{len(rounds)} rounds; sentences/s as median (min-max over rounds)")
+    print(f"{len(rounds)} rounds; sentences/s as median (min-max over rounds); "
+          "batch 1 runs on the first texts only (see compare.py)")
     if best_torch:
         cfgs = ", ".join(f"{t} threads batch {b} ({n}x)" for (t, b), n in sorted(best_cfg.items()))
         print(f"PyTorch best per round: {spread(best_torch.values())} sentences/s; best setting: {cfgs}")

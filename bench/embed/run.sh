@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The issue-4 benchmark: tiembed's in-process model against
 # sentence-transformers (PyTorch, CPU) on the same texts in the same run.
-# Rounds alternate the two (ABBA order), each round measures every batch
-# size on both, and report.py prints sentences/s, the ratio
-# tiembed / PyTorch-best within each round (median and range over rounds),
-# the latency of one short query, and the cosine agreement of the vectors.
+# compare.py alternates one measurement of each side (tiembed in a
+# `local_bench --serve` child), every batch size in every round, and
+# report.py prints sentences/s, the ratio tiembed / PyTorch-best within each
+# round (median and range over rounds), the latency of one short query
+# (batch 1), and the cosine agreement of the two sides' vectors.
 # Not a test: CI does not run it.
 #
 #   bench/embed/run.sh [--rounds 3] [--batches 1,8,16,32,64,128]
@@ -63,35 +64,11 @@ TEXTS="$BENCH_DIR/texts.txt"
 python3 "$HERE/corpus.py" "$TEXTS" --count "$COUNT"
 DIM=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['hidden_size'])" "$MODEL/config.json")
 RESULTS="$BENCH_DIR/results.jsonl"
-: > "$RESULTS"
-
-# The OpenMP setting only concerns PyTorch; export it for the tiembed run
-# too so the two processes see the same environment.
-export OMP_WAIT_POLICY=PASSIVE
-run_pytorch() {
-    "$PY" "$HERE/compare.py" "$MODEL" "$TEXTS" --threads "$TORCH_THREADS" --batches "$BATCHES" "$@" >> "$RESULTS"
-}
-run_tiembed() {
-    "$BIN" "$MODEL" --texts "$TEXTS" --threads "$THREADS" --batches "$BATCHES" --rounds 1 --json "$@" >> "$RESULTS"
-}
 
 echo "== $COUNT texts from $TEXTS, $ROUNDS rounds, batches $BATCHES"
-for round in $(seq 1 "$ROUNDS"); do
-    echo "{\"round\": $round}" >> "$RESULTS"
-    dump_t=() dump_p=()
-    if [ "$round" = 1 ]; then
-        dump_t=(--dump "$BENCH_DIR/tiembed.f32")
-        dump_p=(--dump "$BENCH_DIR/pytorch.f32")
-    fi
-    # ABBA: neither side always runs first (warmer caches, a build that
-    # starts or stops on the machine during the round).
-    if [ $((round % 2)) = 1 ]; then
-        run_tiembed "${dump_t[@]}"; run_pytorch "${dump_p[@]}"
-    else
-        run_pytorch; run_tiembed
-    fi
-    echo "   round $round done"
-done
+OMP_WAIT_POLICY=PASSIVE "$PY" "$HERE/compare.py" "$MODEL" "$TEXTS" --tiembed-bin "$BIN" \
+    --rounds "$ROUNDS" --batches "$BATCHES" --threads "$THREADS" --torch-threads "$TORCH_THREADS" \
+    --dump-dir "$BENCH_DIR" > "$RESULTS"
 
 echo
 "$PY" "$HERE/report.py" "$RESULTS" --dumps "$BENCH_DIR/tiembed.f32" "$BENCH_DIR/pytorch.f32" "$DIM"

@@ -4,7 +4,7 @@
 //!     cargo run --release -p tiembed-embed --example local_bench -- \
 //!         [MODEL_DIR] [--texts FILE] [--rounds N] [--threads 1,2]
 //!         [--batches 1,8,16,32,64,128] [--query TEXT] [--query-repeats N]
-//!         [--json] [--dump OUT.f32]
+//!         [--json] [--dump OUT.f32] [--serve]
 //!
 //! MODEL_DIR defaults to models/sentence-transformers/all-MiniLM-L6-v2.
 //! `--texts` reads one text per line (bench/embed/run.sh passes the same
@@ -15,6 +15,10 @@
 //! `--json` prints one object per measurement (for bench/embed/report.py);
 //! otherwise the median of N rounds per setting. `--dump` writes every
 //! text's vector (batch 32) as little-endian f32, for the correctness check.
+//! `--serve` loads one model per `--threads` count, then answers lines on
+//! stdin, `sps THREADS BATCH [COUNT]` and `query THREADS`, with one JSON
+//! line each: bench/embed/compare.py interleaves these with PyTorch's own
+//! measurements, so both sides see the same load on a shared machine.
 //! Compare figures within one run: other load on the machine moves them all.
 
 use std::path::PathBuf;
@@ -80,6 +84,7 @@ struct Options {
     query_repeats: usize,
     json: bool,
     dump: Option<PathBuf>,
+    serve: bool,
 }
 
 impl Options {
@@ -94,6 +99,7 @@ impl Options {
             query_repeats: 50,
             json: false,
             dump: None,
+            serve: false,
         };
         let list = |s: Option<String>| -> Vec<usize> {
             s.expect("a comma-separated list")
@@ -116,6 +122,7 @@ impl Options {
                 "--query-repeats" => o.query_repeats = number(args.next(), "--query-repeats"),
                 "--json" => o.json = true,
                 "--dump" => o.dump = args.next().map(PathBuf::from),
+                "--serve" => o.serve = true,
                 _ => o.dir = PathBuf::from(a),
             }
         }
@@ -167,6 +174,9 @@ fn main() {
             .collect(),
         None => template_sentences(),
     };
+    if o.serve {
+        return serve(&o, &texts);
+    }
     if !o.json {
         let m = LocalModel::load(&o.dir, 1).unwrap_or_else(|e| panic!("{e}"));
         let tokens: usize = m.count_tokens(&texts).unwrap().iter().sum();
@@ -215,6 +225,62 @@ fn main() {
                 }
             }
             std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
+
+/// Answers measurement requests from stdin until it closes (see the
+/// module comment), after dumping the vectors if asked.
+fn serve(o: &Options, texts: &[String]) {
+    use std::io::BufRead;
+    let models: Vec<(usize, LocalModel)> = o
+        .threads
+        .iter()
+        .map(|&t| {
+            let m = LocalModel::load(&o.dir, t).unwrap_or_else(|e| panic!("{e}"));
+            m.embed_batch(&texts[..64.min(texts.len())]).unwrap();
+            (t, m)
+        })
+        .collect();
+    if let (Some(path), Some((_, model))) = (&o.dump, models.last()) {
+        let mut bytes = Vec::new();
+        for chunk in texts.chunks(32) {
+            for v in model.embed_batch(chunk).unwrap() {
+                bytes.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+            }
+        }
+        std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    println!(r#"{{"ready": true}}"#);
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let words: Vec<usize> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|w| w.parse().expect("a number"))
+            .collect();
+        let model = |t: usize| {
+            &models
+                .iter()
+                .find(|(n, _)| *n == t)
+                .unwrap_or_else(|| panic!("no model with {t} threads"))
+                .1
+        };
+        match (line.split_whitespace().next(), &words[..]) {
+            (Some("sps"), &[t, b, ref count @ ..]) => {
+                let n = count
+                    .first()
+                    .copied()
+                    .unwrap_or(texts.len())
+                    .min(texts.len());
+                let sps = throughput(model(t), &texts[..n], b);
+                println!(r#"{{"impl": "tiembed", "threads": {t}, "batch": {b}, "sps": {sps:.3}}}"#);
+            }
+            (Some("query"), &[t]) => {
+                let ms = query_latency(model(t), &o.query, o.query_repeats);
+                println!(r#"{{"impl": "tiembed", "threads": {t}, "query_ms": {ms:.4}}}"#);
+            }
+            _ => panic!("unknown request {line:?}"),
         }
     }
 }

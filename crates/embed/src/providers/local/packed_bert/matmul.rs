@@ -54,7 +54,15 @@ impl Linear {
     /// `out = x W^T + b (+ residual)` for `rows` rows of `x`. Bias and
     /// residual are written first and the product accumulated onto them,
     /// which saves a pass over the output each.
-    pub fn forward(&self, x: &[f32], rows: usize, residual: Option<&[f32]>, out: &mut [f32]) {
+    /// The product splits over `threads` of the current rayon pool.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        residual: Option<&[f32]>,
+        out: &mut [f32],
+        threads: usize,
+    ) {
         let (k, n) = (self.inputs, self.outputs);
         assert!(x.len() >= rows * k && out.len() >= rows * n);
         let out = &mut out[..rows * n];
@@ -92,17 +100,16 @@ impl Linear {
                 false,
                 false,
                 false,
-                parallelism(),
+                parallelism(threads),
             )
         }
     }
 }
 
-/// gemm splits a product over the threads of the rayon pool it runs in
-/// (the model's), above its own size threshold; with one thread, skip
-/// rayon altogether.
-fn parallelism() -> Parallelism {
-    match rayon::current_num_threads() {
+/// gemm splits a product over `threads` of the rayon pool it runs in (the
+/// model's) above its own size threshold; with one thread, rayon is skipped.
+fn parallelism(threads: usize) -> Parallelism {
+    match threads {
         1 => Parallelism::None,
         n => Parallelism::Rayon(n),
     }

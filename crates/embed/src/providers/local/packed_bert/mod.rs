@@ -161,11 +161,17 @@ impl PackedBert {
     /// Hidden states of the texts `(ids, type_ids)`, packed: text `i`'s
     /// tokens are rows `offsets[i]..offsets[i + 1]` of the result,
     /// `(total tokens, hidden)` row-major.
-    pub fn forward_packed(&self, texts: &[(&[u32], &[u32])]) -> candle_core::Result<Vec<f32>> {
+    /// `threads`: how many of the pool's threads the products and passes of
+    /// this call may split over (1 when the caller runs calls in parallel).
+    pub fn forward_packed(
+        &self,
+        texts: &[(&[u32], &[u32])],
+        threads: usize,
+    ) -> candle_core::Result<Vec<f32>> {
         let h = self.hidden;
         let lengths: Vec<usize> = texts.iter().map(|(ids, _)| ids.len()).collect();
         let tokens: usize = lengths.iter().sum();
-        let mut x = self.embed(texts, tokens)?;
+        let mut x = self.embed(texts, tokens, threads)?;
         let widest = self
             .layers
             .iter()
@@ -180,26 +186,33 @@ impl PackedBert {
         let mut next = vec![0f32; tokens * h];
         for layer in &self.layers {
             let qkv = &mut wide[..tokens * layer.qkv.outputs()];
-            layer.qkv.forward(&x, tokens, None, qkv);
-            self.attention(qkv, &lengths, &mut context);
+            layer.qkv.forward(&x, tokens, None, qkv, threads);
+            self.attention(qkv, &lengths, &mut context, threads);
             layer
                 .attn_out
-                .forward(&context, tokens, Some(&x), &mut next);
+                .forward(&context, tokens, Some(&x), &mut next, threads);
             std::mem::swap(&mut x, &mut next);
-            norm_rows(&mut x, &layer.attn_norm);
+            norm_rows(&mut x, &layer.attn_norm, threads);
 
             let inter = &mut wide[..tokens * layer.intermediate.outputs()];
-            layer.intermediate.forward(&x, tokens, None, inter);
-            gelu(inter);
-            layer.output.forward(inter, tokens, Some(&x), &mut next);
+            layer.intermediate.forward(&x, tokens, None, inter, threads);
+            gelu(inter, threads);
+            layer
+                .output
+                .forward(inter, tokens, Some(&x), &mut next, threads);
             std::mem::swap(&mut x, &mut next);
-            norm_rows(&mut x, &layer.out_norm);
+            norm_rows(&mut x, &layer.out_norm, threads);
         }
         Ok(x)
     }
 
     /// Word + position + token-type embeddings, then LayerNorm.
-    fn embed(&self, texts: &[(&[u32], &[u32])], tokens: usize) -> candle_core::Result<Vec<f32>> {
+    fn embed(
+        &self,
+        texts: &[(&[u32], &[u32])],
+        tokens: usize,
+        threads: usize,
+    ) -> candle_core::Result<Vec<f32>> {
         let h = self.hidden;
         let mut x = Vec::with_capacity(tokens * h);
         for (ids, type_ids) in texts {
@@ -226,13 +239,13 @@ impl PackedBert {
                 );
             }
         }
-        norm_rows(&mut x, &self.embed_norm);
+        norm_rows(&mut x, &self.embed_norm, threads);
         Ok(x)
     }
 
     /// Multi-head self-attention of each text over its own tokens: from
     /// `qkv` rows `[q | k | v]` to context rows in `context`.
-    fn attention(&self, qkv: &[f32], lengths: &[usize], context: &mut [f32]) {
+    fn attention(&self, qkv: &[f32], lengths: &[usize], context: &mut [f32], threads: usize) {
         let h = self.hidden;
         let head_dim = h / self.heads;
         let scale = 1.0 / (head_dim as f32).sqrt();
@@ -277,7 +290,7 @@ impl PackedBert {
                 }
             }
         };
-        if jobs.len() > 1 && rayon::current_num_threads() > 1 {
+        if jobs.len() > 1 && threads > 1 {
             jobs.into_par_iter().for_each(one_text);
         } else {
             jobs.into_iter().for_each(one_text);
@@ -285,11 +298,11 @@ impl PackedBert {
     }
 }
 
-/// LayerNorm of every row, split over the pool's threads when large.
-fn norm_rows(x: &mut [f32], norm: &Norm) {
+/// LayerNorm of every row, split over `threads` when large.
+fn norm_rows(x: &mut [f32], norm: &Norm, threads: usize) {
     let width = norm.gamma.len();
-    if x.len() >= PARALLEL_MIN_VALUES && rayon::current_num_threads() > 1 {
-        let rows_per_task = (x.len() / width).div_ceil(rayon::current_num_threads());
+    if x.len() >= PARALLEL_MIN_VALUES && threads > 1 {
+        let rows_per_task = (x.len() / width).div_ceil(threads);
         x.par_chunks_mut(rows_per_task * width)
             .for_each(|c| kernels::layer_norm(c, &norm.gamma, &norm.beta, norm.eps));
     } else {
@@ -297,10 +310,10 @@ fn norm_rows(x: &mut [f32], norm: &Norm) {
     }
 }
 
-/// GELU in place, split over the pool's threads when large.
-fn gelu(x: &mut [f32]) {
-    if x.len() >= PARALLEL_MIN_VALUES && rayon::current_num_threads() > 1 {
-        let per_task = x.len().div_ceil(rayon::current_num_threads());
+/// GELU in place, split over `threads` when large.
+fn gelu(x: &mut [f32], threads: usize) {
+    if x.len() >= PARALLEL_MIN_VALUES && threads > 1 {
+        let per_task = x.len().div_ceil(threads);
         x.par_chunks_mut(per_task).for_each(kernels::gelu_erf);
     } else {
         kernels::gelu_erf(x);
@@ -329,7 +342,7 @@ pub(crate) fn forward_padded(
         .zip(&lengths)
         .map(|((i, t), &len)| (&i[..len], &t[..len]))
         .collect();
-    let packed = model.forward_packed(&texts)?;
+    let packed = forward_split(model, &texts)?;
     let h = model.hidden;
     let mut padded = vec![0f32; rows * seq * h];
     let mut src = packed.as_slice();
@@ -339,4 +352,77 @@ pub(crate) fn forward_padded(
         src = rest;
     }
     Tensor::from_vec(padded, (rows, seq, h), &Device::Cpu)
+}
+
+/// Runs the texts on the pool's threads. With enough tokens, the texts
+/// are cut into one part per thread (balanced by tokens) and each part runs
+/// single-threaded: no barrier per product, so a thread that the OS
+/// delays (a busy machine) holds up only its own part, whereas gemm's own
+/// split waits for the slowest thread at every product. Fewer tokens
+/// (a single query) split inside the products instead.
+fn forward_split(model: &PackedBert, texts: &[(&[u32], &[u32])]) -> candle_core::Result<Vec<f32>> {
+    let threads = rayon::current_num_threads();
+    let parts = split_by_tokens(texts, threads, MIN_TOKENS_PER_PART);
+    if parts.len() <= 1 {
+        return model.forward_packed(texts, threads);
+    }
+    let outputs = parts
+        .into_par_iter()
+        .map(|part| model.forward_packed(part, 1))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok(outputs.concat())
+}
+
+/// Tokens a part must have for splitting by text to beat splitting inside
+/// the products: below this, the products get too thin to run well.
+const MIN_TOKENS_PER_PART: usize = 64;
+
+/// Cuts `texts` into at most `parts` consecutive runs of about equal token
+/// counts, each with at least `min_tokens` tokens (so maybe just one).
+fn split_by_tokens<'a, 'b>(
+    texts: &'a [(&'b [u32], &'b [u32])],
+    parts: usize,
+    min_tokens: usize,
+) -> Vec<&'a [(&'b [u32], &'b [u32])]> {
+    let total: usize = texts.iter().map(|(ids, _)| ids.len()).sum();
+    let parts = parts.min(total / min_tokens.max(1)).min(texts.len()).max(1);
+    let mut out = Vec::with_capacity(parts);
+    let (mut start, mut seen) = (0, 0);
+    for (i, (ids, _)) in texts.iter().enumerate() {
+        seen += ids.len();
+        // Close a part once it reaches its share of the tokens so far.
+        if out.len() + 1 < parts && seen * parts >= total * (out.len() + 1) {
+            out.push(&texts[start..=i]);
+            start = i + 1;
+        }
+    }
+    if start < texts.len() {
+        out.push(&texts[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_by_tokens_balances_and_keeps_order() {
+        let ids: Vec<Vec<u32>> = [10, 10, 10, 10, 40, 40]
+            .iter()
+            .map(|&n| vec![0; n])
+            .collect();
+        let texts: Vec<(&[u32], &[u32])> = ids.iter().map(|v| (&v[..], &v[..])).collect();
+        let lens = |parts: Vec<&[(&[u32], &[u32])]>| -> Vec<usize> {
+            parts
+                .iter()
+                .map(|p| p.iter().map(|(i, _)| i.len()).sum())
+                .collect()
+        };
+        assert_eq!(lens(split_by_tokens(&texts, 2, 10)), vec![80, 40]);
+        assert_eq!(lens(split_by_tokens(&texts, 2, 100)), vec![120]);
+        // Greedy: each part closes at its share, so 2+2+1+1 texts here.
+        assert_eq!(lens(split_by_tokens(&texts, 8, 1)), vec![20, 20, 40, 40]);
+        assert!(split_by_tokens(&texts[..0], 2, 1).is_empty());
+    }
 }
