@@ -16,7 +16,7 @@
 # length sort), and the best of its batch sizes as the reference.
 # Env: BENCH_VENV (default ~/.cache/tiembed-bench-venv; torch and
 # sentence-transformers are installed there, never in the repo; the PyPI
-# torch wheel brings CUDA libraries too, ~3.5 GB, unused here),
+# torch wheel brings CUDA libraries too: ~6 GB in all, unused here),
 # CARGO_TARGET_DIR (default ~/.cache/tiembed-target), BENCH_DIR (scratch,
 # default ~/.cache/tiembed-bench-embed).
 set -euo pipefail
