@@ -50,6 +50,12 @@ fn main() -> ExitCode {
         // Colour codes only on a terminal, not in log files or `docker logs`.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // candle sizes its matmul split and its own pool from the environment;
+    // make them the in-process model's thread count while this is still
+    // the only thread (setting the environment later would be unsound).
+    tiembed_embed::providers::local::init_process_threads(
+        config.engine_config().embed.local_threads,
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -6,7 +6,9 @@
 //! `1_Pooling/config.json`; see [`st_config`] for how they are read. The
 //! architecture comes from `config.json` (`model_type` / `architectures`):
 //! BERT ([`bert`]), MPNet ([`mpnet`], written here since candle has none),
-//! XLM-RoBERTa ([`xlm_roberta`]) and Qwen3 ([`qwen3`]).
+//! XLM-RoBERTa ([`xlm_roberta`]) and Qwen3 ([`qwen3`]). BERT models of the
+//! usual configuration (all-MiniLM-L6-v2) run on [`packed_bert`], a CPU
+//! encoder over unpadded tokens, the rest on candle's tensors.
 //!
 //! Inputs are handled as sentence-transformers handles them: truncation at
 //! `max_seq_length` (not the tokenizer.json's own truncation, which for
@@ -19,6 +21,7 @@
 mod bert;
 mod locate;
 mod mpnet;
+mod packed_bert;
 mod pooling;
 mod qwen3;
 mod st_config;
