@@ -102,6 +102,9 @@ impl Session {
     /// than one statement is an error. Execution stops at the first error,
     /// which is the last element. Needs a multi-threaded tokio runtime.
     pub async fn execute(&mut self, sql: &str, multi: bool) -> Vec<Result<Output>> {
+        if runs_inline(sql) {
+            return self.execute_sync(sql, multi);
+        }
         tokio::task::block_in_place(|| self.execute_sync(sql, multi))
     }
 
@@ -714,4 +717,41 @@ fn scan_columns(t: &tiembed_types::TableDef) -> Vec<Column> {
     bind::scan_plan(Arc::new(t.clone()), &t.name, false)
         .columns()
         .to_vec()
+}
+
+/// Whether a statement can run on the async worker itself instead of inside
+/// `block_in_place`: a single plain SELECT reads in-memory data and never
+/// commits, and handing the worker to another thread costs about as much
+/// as a point select. Anything that may block for long stays out:
+/// embedding calls (`EMBED_TEXT`, `VEC_EMBED_*`), a vector column's first
+/// load (`VEC_*`), `SLEEP`, and multi-statement text.
+fn runs_inline(sql: &str) -> bool {
+    let text = sql.trim_start();
+    let starts_with_select = text
+        .get(..7)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select ") || w.eq_ignore_ascii_case("select\n"));
+    if !starts_with_select || text.trim_end().trim_end_matches(';').contains(';') {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    !["embed", "vec_", "sleep"].iter().any(|w| lower.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_inline;
+
+    #[test]
+    fn only_plain_selects_run_inline() {
+        assert!(runs_inline("SELECT id, k, v FROM kv WHERE id = 42"));
+        assert!(runs_inline("  select 1;"));
+        assert!(!runs_inline("SELECT 1; SELECT 2"));
+        assert!(!runs_inline("INSERT INTO t VALUES (1)"));
+        assert!(!runs_inline("SELECT EMBED_TEXT('m', 'x')"));
+        assert!(!runs_inline(
+            "SELECT id FROM t ORDER BY VEC_COSINE_DISTANCE(v, '[1]') LIMIT 3"
+        ));
+        assert!(!runs_inline("SELECT SLEEP(1)"));
+        assert!(!runs_inline("SELECTED"));
+    }
 }
