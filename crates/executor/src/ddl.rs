@@ -1260,7 +1260,12 @@ fn alter_table(
                 }
                 Op::AddConstraint { constraint, .. } => {
                     for spec in constraint_spec(constraint, flags, t)? {
-                        add_index(t, spec, txn)?;
+                        match &spec.name {
+                            Some(n) if flags.index_if_not_exists && t.index(n).is_some() => {
+                                warnings.push((1061, format!("index already exist {n}; skip it")));
+                            }
+                            _ => add_index(t, spec, txn)?,
+                        }
                     }
                 }
                 Op::DropIndex { name } => drop_index(t, &name.value, false, txn)?,

@@ -45,6 +45,8 @@ pub struct TidbFlags {
     pub fulltext_index: bool,
     /// Parsers named by `WITH PARSER x`, in order.
     pub parsers: Vec<String>,
+    /// `ALTER TABLE ... ADD [VECTOR] INDEX IF NOT EXISTS` (TiDB's extension).
+    pub index_if_not_exists: bool,
 }
 
 /// `SHOW ...` in the forms drivers and tools send.
@@ -182,6 +184,19 @@ fn prepass(tokens: Vec<TokenWithSpan>) -> (Vec<TokenWithSpan>, TidbFlags) {
             t.token = Token::Placeholder(format!("?{next_param}"));
         }
     }
+    // `COMMENT "text"` (the legacy `"hnsw(distance=cosine)"` column comment):
+    // sqlparser accepts only single-quoted comment text.
+    let mut after_comment = false;
+    for t in tokens.iter_mut() {
+        match &t.token {
+            Token::Whitespace(_) | Token::Eq if after_comment => continue,
+            Token::DoubleQuotedString(text) if after_comment => {
+                t.token = Token::SingleQuotedString(text.clone());
+            }
+            _ => {}
+        }
+        after_comment = word_is(&t.token, "COMMENT");
+    }
     let mut keep = vec![true; tokens.len()];
     let sig: Vec<usize> = (0..tokens.len())
         .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
@@ -209,6 +224,18 @@ fn prepass(tokens: Vec<TokenWithSpan>) -> (Vec<TokenWithSpan>, TidbFlags) {
             }
             keep[i] = false;
             keep[sig[k + 1]] = false;
+        } else if (word_is(t, "INDEX") || word_is(t, "KEY"))
+            && k > 0
+            && (word_is(&tokens[sig[k - 1]].token, "ADD")
+                || word_is(&tokens[sig[k - 1]].token, "VECTOR"))
+            && at(1).is_some_and(|n| word_is(n, "IF"))
+            && at(2).is_some_and(|n| word_is(n, "NOT"))
+            && at(3).is_some_and(|n| word_is(n, "EXISTS"))
+        {
+            for off in 1..=3 {
+                keep[sig[k + off]] = false;
+            }
+            flags.index_if_not_exists = true;
         } else if word_is(t, "FULLTEXT") && k > 0 && word_is(&tokens[sig[k - 1]].token, "CREATE") {
             keep[i] = false;
             flags.fulltext_index = true;
