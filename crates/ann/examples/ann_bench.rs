@@ -75,6 +75,15 @@ fn vm_rss_bytes() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// CPU time of the calling thread, from the scheduler's own accounting
+/// (ns), so single-thread QPS is comparable across runs on a busy machine.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
 }
@@ -171,19 +180,21 @@ fn dataset(a: &Args) -> (Vec<f32>, Vec<f32>, Vec<u32>) {
 struct Point {
     ef: usize,
     qps1: f64,
+    qps1_cpu: f64,
     qps2: f64,
     recall: f64,
 }
 
 /// Runs `search(q) -> keys` over the queries, repeating until at least
-/// ~1.5 s have passed, on `threads` threads; returns (QPS, recall@10).
+/// ~1.5 s have passed, on `threads` threads; returns (wall-clock QPS,
+/// recall@10, QPS per CPU-second of the searching thread when `threads` is 1).
 fn measure(
     queries: &[f32],
     dim: usize,
     truth: &[u32],
     threads: usize,
     search: &(dyn Fn(&[f32]) -> Vec<u64> + Sync),
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let nq = queries.len() / dim;
     // Recall from one pass.
     let mut hits = 0usize;
@@ -197,6 +208,18 @@ fn measure(
     let recall = hits as f64 / (nq * K) as f64;
     let t0 = Instant::now();
     let mut done = 0usize;
+    if threads == 1 {
+        let cpu0 = thread_cpu_ns();
+        while t0.elapsed() < Duration::from_millis(1500) {
+            for q in queries.chunks_exact(dim) {
+                std::hint::black_box(search(q));
+            }
+            done += nq;
+        }
+        let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e9;
+        let wall = done as f64 / t0.elapsed().as_secs_f64();
+        return (wall, recall, done as f64 / cpu);
+    }
     while t0.elapsed() < Duration::from_millis(1500) {
         std::thread::scope(|s| {
             let per = nq.div_ceil(threads);
@@ -210,7 +233,7 @@ fn measure(
         });
         done += nq;
     }
-    (done as f64 / t0.elapsed().as_secs_f64(), recall)
+    (done as f64 / t0.elapsed().as_secs_f64(), recall, 0.0)
 }
 
 fn sweep(
@@ -224,14 +247,15 @@ fn sweep(
     let mut points = Vec::new();
     for ef in EFS {
         let f = |q: &[f32]| search(q, ef);
-        let (qps1, recall) = measure(queries, dim, truth, 1, &f);
-        let (qps2, _) = measure(queries, dim, truth, threads, &f);
+        let (qps1, recall, qps1_cpu) = measure(queries, dim, truth, 1, &f);
+        let (qps2, _, _) = measure(queries, dim, truth, threads, &f);
         println!(
-            "{name:<22} ef={ef:<4} recall@10={recall:.4}  QPS 1 thread={qps1:>8.0}  QPS {threads} threads={qps2:>8.0}"
+            "{name:<22} ef={ef:<4} recall@10={recall:.4}  QPS 1 thread={qps1:>8.0} (per CPU-s {qps1_cpu:>6.0})  QPS {threads} threads={qps2:>8.0}"
         );
         points.push(Point {
             ef,
             qps1,
+            qps1_cpu,
             qps2,
             recall,
         });
@@ -244,10 +268,11 @@ fn json_points(points: &[Point]) -> String {
     for (i, p) in points.iter().enumerate() {
         let _ = write!(
             s,
-            "{}{{\"ef\":{},\"qps1\":{:.1},\"qps2\":{:.1},\"recall\":{:.5}}}",
+            "{}{{\"ef\":{},\"qps1\":{:.1},\"qps1_cpu\":{:.1},\"qps2\":{:.1},\"recall\":{:.5}}}",
             if i > 0 { "," } else { "" },
             p.ef,
             p.qps1,
+            p.qps1_cpu,
             p.qps2,
             p.recall
         );
@@ -421,15 +446,16 @@ fn raw_usearch(a: &Args, base: &[f32], queries: &[f32], truth: &[u32]) -> (f64, 
         // Index-wide setting; nothing else runs during the sweep.
         index.change_expansion_search(ef);
         let f = |q: &[f32]| index.search(q, K).unwrap().keys;
-        let (qps1, recall) = measure(queries, a.dim, truth, 1, &f);
-        let (qps2, _) = measure(queries, a.dim, truth, a.threads, &f);
+        let (qps1, recall, qps1_cpu) = measure(queries, a.dim, truth, 1, &f);
+        let (qps2, _, _) = measure(queries, a.dim, truth, a.threads, &f);
         println!(
-            "{:<22} ef={ef:<4} recall@10={recall:.4}  QPS 1 thread={qps1:>8.0}  QPS {} threads={qps2:>8.0}",
+            "{:<22} ef={ef:<4} recall@10={recall:.4}  QPS 1 thread={qps1:>8.0} (per CPU-s {qps1_cpu:>6.0})  QPS {} threads={qps2:>8.0}",
             "raw usearch Cos", a.threads
         );
         points.push(Point {
             ef,
             qps1,
+            qps1_cpu,
             qps2,
             recall,
         });

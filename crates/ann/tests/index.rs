@@ -87,9 +87,9 @@ fn filtered_search_returns_only_kept_keys_and_matches_exact_filtered_top_k() {
     for (filter_name, keep) in [
         (
             "even",
-            Box::new(|k: u64| k % 2 == 0) as Box<dyn Fn(u64) -> bool>,
+            Box::new(|k: u64| k.is_multiple_of(2)) as Box<dyn Fn(u64) -> bool>,
         ),
-        ("1 in 50", Box::new(|k: u64| k % 50 == 0)),
+        ("1 in 50", Box::new(|k: u64| k.is_multiple_of(50))),
     ] {
         let mut total = 0.0;
         for q in queries.chunks_exact(DIM) {
