@@ -57,10 +57,10 @@ def run_hnswlib(base, queries, truth, a):
 
     idx = hnswlib.Index(space="cosine", dim=a.dim)
     rss0 = vm_rss()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     idx.init_index(max_elements=len(base), M=a.m, ef_construction=a.efc, random_seed=1)
     idx.add_items(base, np.arange(len(base)), num_threads=a.threads)
-    build = time.perf_counter() - t0
+    build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = vm_rss() - rss0
     points = []
     for ef in EFS:
@@ -72,7 +72,7 @@ def run_hnswlib(base, queries, truth, a):
         points.append(dict(ef=ef, qps1=q1, qps1_cpu=q1c, qps2=q2, recall=r))
         print(f"{'hnswlib':<22} ef={ef:<4} recall@10={r:.4f}  QPS 1 thread={q1:>8.0f} (per CPU-s {q1c:>6.0f})  "
               f"QPS {a.threads} threads={q2:>8.0f}", flush=True)
-    return dict(lib="hnswlib", build_s=build, rss_mb=rss / 1e6, points=points)
+    return dict(lib="hnswlib", build_s=build, build_cpu_s=build_cpu, rss_mb=rss / 1e6, points=points)
 
 
 def run_faiss(base, queries, truth, a):
@@ -82,9 +82,9 @@ def run_faiss(base, queries, truth, a):
     idx.hnsw.efConstruction = a.efc
     rss0 = vm_rss()
     faiss.omp_set_num_threads(a.threads)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     idx.add(base)
-    build = time.perf_counter() - t0
+    build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = vm_rss() - rss0
     points = []
     for ef in EFS:
@@ -98,7 +98,7 @@ def run_faiss(base, queries, truth, a):
         points.append(dict(ef=ef, qps1=q1, qps1_cpu=q1c, qps2=q2, recall=r))
         print(f"{'faiss IndexHNSWFlat':<22} ef={ef:<4} recall@10={r:.4f}  QPS 1 thread={q1:>8.0f} (per CPU-s {q1c:>6.0f})  "
               f"QPS {a.threads} threads={q2:>8.0f}", flush=True)
-    return dict(lib="faiss", build_s=build, rss_mb=rss / 1e6, points=points)
+    return dict(lib="faiss", build_s=build, build_cpu_s=build_cpu, rss_mb=rss / 1e6, points=points)
 
 
 def main():
@@ -122,7 +122,7 @@ def main():
     for lib in a.libs.split(","):
         print(f"== {lib}: n={a.n} dim={a.dim} M={a.m} ef_construction={a.efc} threads={a.threads}", flush=True)
         r = {"hnswlib": run_hnswlib, "faiss": run_faiss}[lib](base, queries, truth, a)
-        print(f"{lib}: build {r['build_s']:.1f} s, VmRSS +{r['rss_mb']:.0f} MB "
+        print(f"{lib}: build {r['build_s']:.1f} s wall, {r['build_cpu_s']:.1f} CPU-s, VmRSS +{r['rss_mb']:.0f} MB "
               f"(raw vectors {raw_mb:.0f} MB)", flush=True)
         results.append(r)
         with open(os.path.join(a.dir, f"{lib}-{a.n}.json"), "w") as f:
@@ -137,7 +137,8 @@ def main():
     libs = [ours] + results
     print()
     print(f"n={a.n} dim={a.dim} M={a.m} ef_construction={a.efc}, build on {a.threads} threads")
-    print("build: " + ", ".join(f"{r['lib']} {r['build_s']:.1f} s" for r in libs))
+    print("build (wall / CPU): " + ", ".join(
+        f"{r['lib']} {r['build_s']:.1f} s / {r.get('build_cpu_s', float('nan')):.1f} CPU-s" for r in libs))
     print("VmRSS growth: " + ", ".join(f"{r['lib']} {r['rss_mb']:.0f} MB" for r in libs)
           + f" (raw vectors {raw_mb:.0f} MB)")
     head = f"| ef | " + " | ".join(
