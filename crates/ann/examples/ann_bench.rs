@@ -317,6 +317,7 @@ fn main() {
         let rss0 = vm_rss_bytes();
         for view in [false, true] {
             let t0 = Instant::now();
+            let cpu0 = process_cpu_s();
             let (index, meta) = if view {
                 AnnIndex::view(&index_path, VectorMetric::Cosine, a.dim, params)
             } else {
@@ -324,6 +325,7 @@ fn main() {
             }
             .expect("open index");
             let took = t0.elapsed();
+            let took_cpu = process_cpu_s() - cpu0;
             let rss = vm_rss_bytes();
             let t1 = Instant::now();
             for q in queries.chunks_exact(a.dim) {
@@ -331,7 +333,7 @@ fn main() {
             }
             let first = t1.elapsed();
             println!(
-                "{}: {:.2?} for {} vectors (meta {:?}); VmRSS +{:.0} MB after open, +{:.0} MB after {} queries at ef=64 ({:.0} QPS, cold)",
+                "{}: {:.2?} wall, {took_cpu:.2} CPU-s for {} vectors (meta {:?}); VmRSS +{:.0} MB after open, +{:.0} MB after {} queries at ef=64 ({:.0} QPS, cold)",
                 if view { "view (mmap)" } else { "load" },
                 took,
                 index.len(),
