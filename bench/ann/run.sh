@@ -12,6 +12,7 @@
 # (data + index files, default ~/.cache/tiembed-bench-ann), ANN_VENV (pip
 # venv for hnswlib/faiss, default ~/.cache/tiembed-bench-venv), THREADS (2),
 # RAW_USEARCH=1 to also time usearch's own cosine metric without the wrapper.
+# STORAGE=bf16 (or f16) stores tiembed-ann vectors in 2 bytes (default f32).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,8 +37,9 @@ for n in "${SIZES[@]}"; do
     dir="$DATA/n$n"
     extra=()
     [ "${RAW_USEARCH:-0}" = 1 ] && extra+=(--raw-usearch)
+    [ -n "${STORAGE:-}" ] && extra+=(--storage "$STORAGE")
     echo "=== n=$n: tiembed-ann"
-    "$BENCH" --dir "$dir" --n "$n" --threads "$THREADS" "${extra[@]}"
+    "$BENCH" --dir "$dir" --n "$n" --threads "$THREADS" ${extra[@]+"${extra[@]}"}
     echo "=== n=$n: hnswlib, faiss"
     "$VENV/bin/python" bench/ann/compare.py --dir "$dir" --n "$n" --threads "$THREADS"
     echo "=== n=$n: reopening the saved index in a fresh process"

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p tiembed-ann --example ann_bench -- \
 //!     --dir DIR --n 100000 [--dim 384] [--queries 1000] [--threads 2] [--raw-usearch]
+//!     [--storage f32|bf16|f16]
 //! cargo run --release -p tiembed-ann --example ann_bench -- --dir DIR --n 100000 --load-only
 //! ```
 //!
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tiembed_ann::synth::{self, Clustered};
-use tiembed_ann::{AnnIndex, HnswParams, VectorMetric};
+use tiembed_ann::{AnnIndex, HnswParams, Storage, VectorMetric};
 
 const EFS: [usize; 4] = [16, 32, 64, 128];
 const K: usize = 10;
@@ -33,6 +34,7 @@ struct Args {
     efc: u32,
     raw_usearch: bool,
     load_only: bool,
+    storage: Storage,
 }
 
 fn parse_args() -> Args {
@@ -46,6 +48,7 @@ fn parse_args() -> Args {
         efc: 128,
         raw_usearch: false,
         load_only: false,
+        storage: Storage::F32,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +63,14 @@ fn parse_args() -> Args {
             "--efc" => a.efc = val().parse().expect("--efc"),
             "--raw-usearch" => a.raw_usearch = true,
             "--load-only" => a.load_only = true,
+            "--storage" => {
+                a.storage = match val().as_str() {
+                    "f32" => Storage::F32,
+                    "bf16" => Storage::BF16,
+                    "f16" => Storage::F16,
+                    other => panic!("--storage f32|bf16|f16, not {other}"),
+                }
+            }
             other => panic!("unknown flag {other}"),
         }
     }
@@ -302,9 +313,10 @@ fn main() {
     };
     let index_path = a.dir.join(format!("tiembed-{}.ann", a.n));
     println!(
-        "tiembed-ann (usearch {}, kernels: {}) n={} dim={} M={} ef_construction={} threads={}",
+        "tiembed-ann (usearch {}, kernels: {}, storage {:?}) n={} dim={} M={} ef_construction={} threads={}",
         tiembed_ann::engine_version(),
         tiembed_ann::hardware_acceleration(),
+        a.storage,
         a.n,
         a.dim,
         a.m,
@@ -352,7 +364,7 @@ fn main() {
     let raw_bytes = base.len() * 4;
     let rss_before = vm_rss_bytes();
 
-    let index = AnnIndex::new(VectorMetric::Cosine, a.dim, params).unwrap();
+    let index = AnnIndex::with_storage(VectorMetric::Cosine, a.dim, params, a.storage).unwrap();
     let keys: Vec<u64> = (0..a.n as u64).collect();
     let t0 = Instant::now();
     let cpu0 = process_cpu_s();

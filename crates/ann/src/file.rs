@@ -12,7 +12,7 @@
 //!   16  dim u32
 //!   20  M u32
 //!   24  ef_construction u32
-//!   28  reserved u32          (0)
+//!   28  storage u32           (0 f32, 1 bf16, 2 f16)
 //!   32  blob_len u64
 //!   40  meta_len u64
 //!   48  XXH64 of every byte before this field
@@ -34,11 +34,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use tiembed_types::{HnswParams, VectorMetric};
-use usearch::{Index, ScalarKind};
+use usearch::Index;
 
 use crate::checksum::Xxh64;
 use crate::error::{engine, AnnError, Result};
-use crate::index::{options, validate, AnnIndex};
+use crate::index::{options, validate, AnnIndex, Storage};
 
 const MAGIC: &[u8; 8] = b"TIEANNv1";
 const FORMAT_VERSION: u32 = 1;
@@ -49,6 +49,7 @@ struct Trailer {
     dim: u32,
     m: u32,
     ef_construction: u32,
+    storage: u32,
     blob_len: u64,
     meta_len: u64,
 }
@@ -63,6 +64,7 @@ impl Trailer {
         b[16..20].copy_from_slice(&self.dim.to_le_bytes());
         b[20..24].copy_from_slice(&self.m.to_le_bytes());
         b[24..28].copy_from_slice(&self.ef_construction.to_le_bytes());
+        b[28..32].copy_from_slice(&self.storage.to_le_bytes());
         b[32..40].copy_from_slice(&self.blob_len.to_le_bytes());
         b[40..48].copy_from_slice(&self.meta_len.to_le_bytes());
         b
@@ -82,6 +84,7 @@ impl Trailer {
             dim: u32_at(16),
             m: u32_at(20),
             ef_construction: u32_at(24),
+            storage: u32_at(28),
             blob_len: u64_at(32),
             meta_len: u64_at(40),
         };
@@ -189,6 +192,7 @@ impl AnnIndex {
             dim: self.dim as u32,
             m: self.params.m,
             ef_construction: self.params.ef_construction,
+            storage: self.storage.code(),
             blob_len,
             meta_len: meta.len() as u64,
         }
@@ -207,7 +211,8 @@ impl AnnIndex {
     /// with the saved `meta`. Fails with [`AnnError::Corrupt`] for a damaged
     /// file and [`AnnError::Mismatch`] when it was built for another metric,
     /// dimension, M or ef_construction (the caller rebuilds then).
-    /// `params.ef_search` is taken from the caller, not the file.
+    /// `params.ef_search` is taken from the caller, not the file; the
+    /// [`Storage`] is the file's.
     pub fn load(
         path: &Path,
         metric: VectorMetric,
@@ -240,16 +245,16 @@ impl AnnIndex {
         view: bool,
     ) -> Result<(Self, Vec<u8>)> {
         validate(dim, params)?;
-        let meta = verify(path, metric, dim, params)?;
+        let (meta, storage) = verify(path, metric, dim, params)?;
         let path_str = utf8(path)?;
 
         // The checksum proves the blob is what usearch wrote; this proves it
         // was written by a usearch that reads it the same way.
         let head = Index::metadata(path_str).map_err(|e| corrupt(path, e.to_string()))?;
-        let expected = options(metric, dim, params);
+        let expected = options(metric, dim, params, storage);
         if head.dimensions != dim as u64
             || head.metric != expected.metric
-            || head.quantization != ScalarKind::F32
+            || head.quantization != expected.quantization
             || head.multi
         {
             return Err(corrupt(path, "usearch header disagrees with the trailer"));
@@ -277,14 +282,20 @@ impl AnnIndex {
         // without an explicit ef use the caller's default.
         index.change_expansion_search(params.ef_search as usize);
         index.change_expansion_add(params.ef_construction as usize);
-        let ann = AnnIndex::wrap(metric, dim, params, index, view)?;
+        let ann = AnnIndex::wrap(metric, dim, params, storage, index, view)?;
         tracing::debug!(path = %path.display(), len = ann.len(), view, "loaded HNSW index");
         Ok((ann, meta))
     }
 }
 
-/// Checks the trailer and checksum; returns the caller's meta bytes.
-fn verify(path: &Path, metric: VectorMetric, dim: usize, params: HnswParams) -> Result<Vec<u8>> {
+/// Checks the trailer and checksum; returns the caller's meta bytes and the
+/// vector storage the file was built with.
+fn verify(
+    path: &Path,
+    metric: VectorMetric,
+    dim: usize,
+    params: HnswParams,
+) -> Result<(Vec<u8>, Storage)> {
     let mut file = File::open(path).map_err(io(path))?;
     let len = file.metadata().map_err(io(path))?.len();
     if len < TRAILER_LEN {
@@ -334,9 +345,12 @@ fn verify(path: &Path, metric: VectorMetric, dim: usize, params: HnswParams) -> 
         ));
     }
 
+    let storage = Storage::from_code(trailer.storage)
+        .ok_or_else(|| corrupt(path, format!("unknown storage code {}", trailer.storage)))?;
+
     let mut meta = vec![0u8; trailer.meta_len as usize];
     file.seek(SeekFrom::Start(trailer.blob_len))
         .map_err(io(path))?;
     file.read_exact(&mut meta).map_err(io(path))?;
-    Ok(meta)
+    Ok((meta, storage))
 }

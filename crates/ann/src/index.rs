@@ -28,6 +28,46 @@ pub const RESERVED_KEY: u64 = u64::MAX;
 /// and two writers of one key must not interleave those halves.
 const KEY_STRIPES: usize = 64;
 
+/// How usearch stores vectors (it converts on the way in; queries stay f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// Exact; 4 bytes per component.
+    #[default]
+    F32,
+    /// 2 bytes per component: half the memory traffic per distance, which is
+    /// what HNSW search is bound by, so about twice the QPS at 384-d; recall
+    /// tops out a little below 1 (about 0.994 at ef 64-128 in the
+    /// benchmark) because near-ties are decided in bf16.
+    BF16,
+    /// 2 bytes per component, more mantissa than bf16 (recall ~= f32) but a
+    /// slower conversion kernel than bf16.
+    F16,
+}
+
+impl Storage {
+    pub(crate) fn scalar(self) -> ScalarKind {
+        match self {
+            Storage::F32 => ScalarKind::F32,
+            Storage::BF16 => ScalarKind::BF16,
+            Storage::F16 => ScalarKind::F16,
+        }
+    }
+
+    pub(crate) fn code(self) -> u32 {
+        match self {
+            Storage::F32 => 0,
+            Storage::BF16 => 1,
+            Storage::F16 => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Self> {
+        [Storage::F32, Storage::BF16, Storage::F16]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
 /// An HNSW index over f32 vectors of one dimension, keyed by `u64` (the
 /// executor uses the row handle).
 ///
@@ -43,6 +83,7 @@ pub struct AnnIndex {
     pub(crate) metric: VectorMetric,
     pub(crate) dim: usize,
     pub(crate) params: HnswParams,
+    pub(crate) storage: Storage,
     pub(crate) inner: RwLock<Index>,
     pub(crate) writers: RwLock<()>,
     key_locks: Box<[Mutex<()>]>,
@@ -77,13 +118,17 @@ fn usearch_metric(metric: VectorMetric) -> MetricKind {
     }
 }
 
-pub(crate) fn options(metric: VectorMetric, dim: usize, params: HnswParams) -> IndexOptions {
+pub(crate) fn options(
+    metric: VectorMetric,
+    dim: usize,
+    params: HnswParams,
+    storage: Storage,
+) -> IndexOptions {
     IndexOptions {
         dimensions: dim,
         metric: usearch_metric(metric),
-        // usearch defaults to bf16 storage; the executor re-ranks with exact
-        // f32 kernels anyway, but bf16 would cost recall at equal ef.
-        quantization: ScalarKind::F32,
+        // Always explicit: usearch's Rust `IndexOptions::default()` is bf16.
+        quantization: storage.scalar(),
         connectivity: params.m as usize,
         expansion_add: params.ef_construction as usize,
         expansion_search: params.ef_search as usize,
@@ -127,15 +172,26 @@ impl AnnIndex {
     /// An empty index. `params.ef_search` is the default for searches that
     /// pass `ef_search = 0`.
     pub fn new(metric: VectorMetric, dim: usize, params: HnswParams) -> Result<Self> {
+        Self::with_storage(metric, dim, params, Storage::F32)
+    }
+
+    /// Like [`AnnIndex::new`] with vectors stored as `storage`.
+    pub fn with_storage(
+        metric: VectorMetric,
+        dim: usize,
+        params: HnswParams,
+        storage: Storage,
+    ) -> Result<Self> {
         validate(dim, params)?;
-        let index = Index::new(&options(metric, dim, params)).map_err(engine)?;
-        Self::wrap(metric, dim, params, index, false)
+        let index = Index::new(&options(metric, dim, params, storage)).map_err(engine)?;
+        Self::wrap(metric, dim, params, storage, index, false)
     }
 
     pub(crate) fn wrap(
         metric: VectorMetric,
         dim: usize,
         params: HnswParams,
+        storage: Storage,
         index: Index,
         read_only: bool,
     ) -> Result<Self> {
@@ -149,6 +205,7 @@ impl AnnIndex {
             metric,
             dim,
             params,
+            storage,
             inner: RwLock::new(index),
             writers: RwLock::new(()),
             key_locks: (0..KEY_STRIPES).map(|_| Mutex::new(())).collect(),
@@ -171,6 +228,10 @@ impl AnnIndex {
         self.params
     }
 
+    pub fn storage(&self) -> Storage {
+        self.storage
+    }
+
     /// True for an index opened with [`AnnIndex::view`]: searchable, but
     /// add/remove/reserve fail with [`AnnError::ReadOnly`].
     pub fn is_read_only(&self) -> bool {
@@ -191,6 +252,8 @@ impl AnnIndex {
     }
 
     /// Inserts `v` under `key`, replacing the vector already stored under it.
+    /// If the insertion itself fails (out of memory), a replaced key is left
+    /// absent: the caller treats the index as stale and rebuilds it.
     pub fn add(&self, key: u64, v: &[f32]) -> Result<()> {
         self.writable()?;
         if key == RESERVED_KEY {
