@@ -345,8 +345,9 @@ fn main() {
             }
             let first = t1.elapsed();
             println!(
-                "{}: {:.2?} wall, {took_cpu:.2} CPU-s for {} vectors (meta {:?}); VmRSS +{:.0} MB after open, +{:.0} MB after {} queries at ef=64 ({:.0} QPS, cold)",
+                "{} ({:?} storage): {:.2?} wall, {took_cpu:.2} CPU-s for {} vectors (meta {:?}); VmRSS +{:.0} MB after open, +{:.0} MB after {} queries at ef=64 ({:.0} QPS, cold)",
                 if view { "view (mmap)" } else { "load" },
+                index.storage(),
                 took,
                 index.len(),
                 String::from_utf8_lossy(&meta),
