@@ -34,10 +34,10 @@ impl AnnIndex {
         }
         self.reserve(self.len() + keys.len())?;
         let threads = match threads {
-            0 => self.contexts(),
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         }
-        .clamp(1, self.contexts());
+        .clamp(1, keys.len().div_ceil(CHUNK).max(1));
 
         let cursor = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);

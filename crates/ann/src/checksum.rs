@@ -1,8 +1,8 @@
-//! XXH64 (seed 0), streaming. The index file is checksummed end to end before
-//! usearch parses it, because usearch trusts its input: a flipped bit in a
-//! neighbour list becomes an out-of-bounds read. XXH64 runs at several GB/s,
-//! so checking a 1.7 GB file costs a fraction of a second; it is written out
-//! here (a few dozen lines of a published algorithm) rather than pulled in.
+//! XXH64 (seed 0), streaming. Index files are checksummed end to end, so a
+//! flipped bit is reported as damage instead of becoming a wrong neighbour
+//! list. XXH64 runs at several GB/s, so checking a 1.7 GB file costs a
+//! fraction of a second; it is written out here (a few dozen lines of a
+//! published algorithm) rather than pulled in.
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;
 const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
-/// Everything that can go wrong in the index engine. Inputs usearch would
-/// mishandle (wrong length, NaN, a zero vector under cosine) are refused here,
-/// before any C++ code sees them.
+/// Everything that can go wrong in the index engine. Bad input (wrong
+/// length, NaN, a zero vector under cosine) is refused before it reaches
+/// the graph.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnError {
     #[error("vector has {got} dimensions, the index has {expected}")]
@@ -23,8 +23,8 @@ pub enum AnnError {
     #[error("index is a read-only view")]
     ReadOnly,
 
-    /// An error reported by usearch (allocation failure, internal limit).
-    #[error("usearch: {0}")]
+    /// An internal limit was reached (more than 2^32 - 1 nodes).
+    #[error("ANN index: {0}")]
     Engine(String),
 
     #[error("index file {path}: {source}")]
@@ -46,8 +46,3 @@ pub enum AnnError {
 }
 
 pub type Result<T, E = AnnError> = std::result::Result<T, E>;
-
-/// usearch reports failures as C++ exceptions caught by cxx; keep their text.
-pub(crate) fn engine(e: impl std::fmt::Display) -> AnnError {
-    AnnError::Engine(e.to_string())
-}

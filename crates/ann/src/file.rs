@@ -1,95 +1,152 @@
 //! Saving and loading an index.
 //!
-//! File layout (all integers little-endian):
+//! File layout (integers little-endian; arrays in node-id order):
 //!
 //! ```text
-//! [usearch blob: blob_len bytes]   exactly what usearch's `save` writes
-//! [meta: meta_len bytes]           the caller's bytes (e.g. a commit sequence)
-//! [trailer: 56 bytes]
-//!    0  magic "TIEANNv1"      8
-//!    8  format version u32    (1)
-//!   12  metric u32            (0 cosine, 1 L2)
+//! header, 88 bytes
+//!    0  magic "TIEANN\0\x02"     8
+//!    8  format version u32       (2)
+//!   12  metric u32               (0 cosine, 1 L2)
 //!   16  dim u32
 //!   20  M u32
 //!   24  ef_construction u32
-//!   28  storage u32           (0 f32, 1 bf16, 2 f16)
-//!   32  blob_len u64
-//!   40  meta_len u64
-//!   48  XXH64 of every byte before this field
+//!   28  storage u32              (0 f32, 1 bf16, 2 f16)
+//!   32  nodes u64                (n: live nodes and tombstones)
+//!   40  live u64
+//!   48  entry u64                ((level << 32) | node, or all ones)
+//!   56  upper_words u64          (u32 words of upper-level slots)
+//!   64  meta_len u64
+//!   72  row_bytes u32            (bytes per vector row, padded)
+//!   76  reserved u32             (0)
+//!   80  XXH64 of bytes 0..80
+//! vectors    n * row_bytes       the arena as stored (unit rows for cosine)
+//! links0     n * (1 + 2M) u32    [count, neighbours...] per node
+//! levels     n u8                upper levels of each node
+//! upper      upper_words u32     level * (1 + M) per node, in node order
+//! keys       n u64
+//! flags      n u8                0 live, 1 tombstone
+//! meta       meta_len bytes      the caller's bytes (e.g. a commit sequence)
+//! XXH64 of every byte before it
 //! ```
 //!
-//! The usearch blob comes first so usearch can read (or memory-map) the file
-//! itself, from offset 0, without a copy; it ignores the bytes after its own.
-//! usearch does not validate what it reads, so `load` checks the trailer and
-//! the checksum over the whole file before usearch opens it: a truncated,
-//! bit-flipped or foreign file is an error, never a crash.
+//! The header has its own checksum so that a damaged header is reported as
+//! damage (not as a mismatch) before the body is read, and the length it
+//! implies is checked against the file's before anything is allocated. The
+//! body is hashed while it is read (one pass, big reads, no per-node
+//! allocation), and then every link, level and key is range-checked, so a
+//! file that passes is a well-formed graph; one that does not is
+//! [`AnnError::Corrupt`], never a panic.
 //!
-//! `save` is atomic: usearch writes a temporary file beside the target, the
-//! trailer is appended, the file is fsynced and renamed over the target, and
-//! the directory is fsynced. A crash leaves either the old file or the new one
-//! (plus possibly a stray temporary, overwritten by the next save).
+//! `save` is atomic: it writes a temporary file beside the target, fsyncs
+//! it, renames it over the target and fsyncs the directory. A crash leaves
+//! either the old file or the new one (plus possibly a stray temporary,
+//! overwritten by the next save).
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering::*};
 
 use tiembed_types::{HnswParams, VectorMetric};
-use usearch::Index;
 
 use crate::checksum::Xxh64;
-use crate::error::{engine, AnnError, Result};
-use crate::index::{options, validate, AnnIndex, Storage};
+use crate::error::{AnnError, Result};
+use crate::graph::{Graph, DEAD, LIVE, MAX_LEVEL, NO_ENTRY};
+use crate::index::{validate, AnnIndex, Storage};
 
-const MAGIC: &[u8; 8] = b"TIEANNv1";
-const FORMAT_VERSION: u32 = 1;
-const TRAILER_LEN: u64 = 56;
+const MAGIC: &[u8; 8] = b"TIEANN\0\x02";
+const FORMAT_VERSION: u32 = 2;
+const HEADER_LEN: usize = 88;
+/// Bytes per read or write call.
+const CHUNK: usize = 8 << 20;
 
-struct Trailer {
+struct Header {
     metric: u32,
     dim: u32,
     m: u32,
     ef_construction: u32,
     storage: u32,
-    blob_len: u64,
+    nodes: u64,
+    live: u64,
+    entry: u64,
+    upper_words: u64,
     meta_len: u64,
+    row_bytes: u32,
 }
 
-impl Trailer {
-    /// Everything but the checksum.
-    fn encode(&self) -> [u8; 48] {
-        let mut b = [0u8; 48];
+impl Header {
+    fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
         b[0..8].copy_from_slice(MAGIC);
-        b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        b[12..16].copy_from_slice(&self.metric.to_le_bytes());
-        b[16..20].copy_from_slice(&self.dim.to_le_bytes());
-        b[20..24].copy_from_slice(&self.m.to_le_bytes());
-        b[24..28].copy_from_slice(&self.ef_construction.to_le_bytes());
-        b[28..32].copy_from_slice(&self.storage.to_le_bytes());
-        b[32..40].copy_from_slice(&self.blob_len.to_le_bytes());
-        b[40..48].copy_from_slice(&self.meta_len.to_le_bytes());
+        let mut put = |at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
+        put(8, &FORMAT_VERSION.to_le_bytes());
+        put(12, &self.metric.to_le_bytes());
+        put(16, &self.dim.to_le_bytes());
+        put(20, &self.m.to_le_bytes());
+        put(24, &self.ef_construction.to_le_bytes());
+        put(28, &self.storage.to_le_bytes());
+        put(32, &self.nodes.to_le_bytes());
+        put(40, &self.live.to_le_bytes());
+        put(48, &self.entry.to_le_bytes());
+        put(56, &self.upper_words.to_le_bytes());
+        put(64, &self.meta_len.to_le_bytes());
+        put(72, &self.row_bytes.to_le_bytes());
+        let sum = xxh64(&b[..80]);
+        b[80..88].copy_from_slice(&sum.to_le_bytes());
         b
     }
 
-    fn decode(b: &[u8; 56]) -> std::result::Result<(Self, u64), String> {
+    fn decode(b: &[u8; HEADER_LEN]) -> std::result::Result<Self, String> {
         let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
         if &b[0..8] != MAGIC {
             return Err("not a tiembed ANN index file (bad magic)".into());
         }
+        if xxh64(&b[..80]) != u64_at(80) {
+            return Err("header checksum mismatch".into());
+        }
         if u32_at(8) != FORMAT_VERSION {
             return Err(format!("unsupported format version {}", u32_at(8)));
         }
-        let trailer = Trailer {
+        Ok(Header {
             metric: u32_at(12),
             dim: u32_at(16),
             m: u32_at(20),
             ef_construction: u32_at(24),
             storage: u32_at(28),
-            blob_len: u64_at(32),
-            meta_len: u64_at(40),
-        };
-        Ok((trailer, u64_at(48)))
+            nodes: u64_at(32),
+            live: u64_at(40),
+            entry: u64_at(48),
+            upper_words: u64_at(56),
+            meta_len: u64_at(64),
+            row_bytes: u32_at(72),
+        })
     }
+
+    /// Total file length this header implies (None on overflow).
+    fn file_len(&self) -> Option<u64> {
+        let n = self.nodes;
+        let links = n.checked_mul(4 * (1 + 2 * self.m as u64))?;
+        [
+            n.checked_mul(self.row_bytes as u64)?,
+            links,
+            n,
+            self.upper_words.checked_mul(4)?,
+            n.checked_mul(8)?,
+            n,
+            self.meta_len,
+            8,
+        ]
+        .iter()
+        .try_fold(HEADER_LEN as u64, |acc, &x| acc.checked_add(x))
+    }
+}
+
+fn xxh64(b: &[u8]) -> u64 {
+    let mut h = Xxh64::new();
+    h.update(b);
+    h.digest()
 }
 
 fn metric_code(metric: VectorMetric) -> u32 {
@@ -120,28 +177,6 @@ fn mismatch(path: &Path, reason: impl Into<String>) -> AnnError {
     }
 }
 
-/// usearch takes paths as UTF-8 strings.
-fn utf8(path: &Path) -> Result<&str> {
-    path.to_str().ok_or_else(|| AnnError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "path is not UTF-8"),
-    })
-}
-
-/// Feeds the first `len` bytes of `file` to `hasher`.
-fn hash_prefix(file: &mut File, len: u64, hasher: &mut Xxh64) -> std::io::Result<()> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut buf = vec![0u8; 4 << 20];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(buf.len() as u64) as usize;
-        file.read_exact(&mut buf[..n])?;
-        hasher.update(&buf[..n]);
-        left -= n as u64;
-    }
-    Ok(())
-}
-
 fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp-{}", std::process::id()));
@@ -156,10 +191,44 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// A buffered writer that hashes what it writes.
+struct Out {
+    w: BufWriter<File>,
+    h: Xxh64,
+    buf: Vec<u8>,
+}
+
+impl Out {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.h.update(b);
+        self.w.write_all(b)
+    }
+
+    /// Writes `items` converted by `f` into the staging buffer, flushing it
+    /// in large pieces.
+    fn put_all<T>(
+        &mut self,
+        items: impl Iterator<Item = T>,
+        mut f: impl FnMut(T, &mut Vec<u8>),
+    ) -> std::io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        for x in items {
+            f(x, &mut buf);
+            if buf.len() >= CHUNK {
+                self.put(&buf)?;
+                buf.clear();
+            }
+        }
+        self.put(&buf)?;
+        self.buf = buf;
+        Ok(())
+    }
+}
+
 impl AnnIndex {
     /// Writes the index to `path` atomically, with `meta` stored beside it
-    /// (returned by `load`). Searches go on meanwhile; adds and removes wait
-    /// until usearch has written its part.
+    /// (returned by `load`). Searches go on meanwhile; adds and removes wait.
     pub fn save(&self, path: &Path, meta: &[u8]) -> Result<()> {
         let tmp = tmp_path(path);
         let result = self.save_to(&tmp, meta).and_then(|()| {
@@ -173,43 +242,61 @@ impl AnnIndex {
     }
 
     fn save_to(&self, tmp: &Path, meta: &[u8]) -> Result<()> {
-        {
-            let _writers = self.writers.write();
-            self.inner.read().save(utf8(tmp)?).map_err(engine)?;
-        }
-        // Hash by reading the file back: usearch writes it itself, and
-        // asking it for an in-memory copy instead would double peak memory.
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(tmp)
-            .map_err(io(tmp))?;
-        let blob_len = file.metadata().map_err(io(tmp))?.len();
-        let mut hasher = Xxh64::new();
-        hash_prefix(&mut file, blob_len, &mut hasher).map_err(io(tmp))?;
-        let trailer = Trailer {
+        let _writers = self.writers.write();
+        let g = self.graph.read();
+        let live = self.keys.lock().len();
+        let n = g.len();
+        let levels: Vec<u8> = (0..n as u32).map(|id| g.level(id) as u8).collect();
+        let upper_words: usize = levels.iter().map(|&l| l as usize * (1 + g.m)).sum();
+        let header = Header {
             metric: metric_code(self.metric),
             dim: self.dim as u32,
             m: self.params.m,
             ef_construction: self.params.ef_construction,
             storage: self.storage.code(),
-            blob_len,
+            nodes: n as u64,
+            live: live as u64,
+            entry: g.entry.load(Acquire),
+            upper_words: upper_words as u64,
             meta_len: meta.len() as u64,
-        }
-        .encode();
-        hasher.update(meta);
-        hasher.update(&trailer);
-        file.seek(SeekFrom::End(0)).map_err(io(tmp))?;
-        file.write_all(meta).map_err(io(tmp))?;
-        file.write_all(&trailer).map_err(io(tmp))?;
-        file.write_all(&hasher.digest().to_le_bytes())
-            .map_err(io(tmp))?;
-        file.sync_all().map_err(io(tmp))
+            row_bytes: g.row_bytes() as u32,
+        };
+        let file = File::create(tmp).map_err(io(tmp))?;
+        let mut out = Out {
+            w: BufWriter::with_capacity(CHUNK, file),
+            h: Xxh64::new(),
+            buf: Vec::with_capacity(CHUNK + 4096),
+        };
+        let words = |s: &[AtomicU32], b: &mut Vec<u8>| {
+            for w in s {
+                b.extend_from_slice(&w.load(Relaxed).to_le_bytes());
+            }
+        };
+        (|| {
+            out.put(&header.encode())?;
+            out.put_all(g.vectors[..n * g.blocks_per_row].iter(), |blk, b| {
+                words(&blk.0, b)
+            })?;
+            out.put_all(g.links0[..n * (1 + g.m0)].chunks(4096), words)?;
+            out.put(&levels)?;
+            out.put_all(g.upper[..n].iter().filter_map(|u| u.get()), |u, b| {
+                words(u, b)
+            })?;
+            out.put_all(g.keys[..n].iter(), |k, b| {
+                b.extend_from_slice(&k.load(Relaxed).to_le_bytes())
+            })?;
+            out.put_all(g.flags[..n].iter(), |f, b| b.push(f.load(Acquire)))?;
+            out.put(meta)?;
+            let sum = out.h.digest();
+            out.w.write_all(&sum.to_le_bytes())?;
+            out.w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })()
+        .map_err(io(tmp))
     }
 
-    /// Loads an index saved by [`AnnIndex::save`] into memory and returns it
-    /// with the saved `meta`. Fails with [`AnnError::Corrupt`] for a damaged
-    /// file and [`AnnError::Mismatch`] when it was built for another metric,
+    /// Loads an index saved by [`AnnIndex::save`] and returns it with the
+    /// saved `meta`. Fails with [`AnnError::Corrupt`] for a damaged file and
+    /// [`AnnError::Mismatch`] when it was built for another metric,
     /// dimension, M or ef_construction (the caller rebuilds then).
     /// `params.ef_search` is taken from the caller, not the file; the
     /// [`Storage`] is the file's.
@@ -222,12 +309,10 @@ impl AnnIndex {
         Self::open(path, metric, dim, params, false)
     }
 
-    /// Like [`AnnIndex::load`] but memory-maps the file instead of reading
-    /// it: opening costs one checksum pass, pages come in on demand, and the
-    /// page cache is shared. The result is read-only (usearch cannot modify a
-    /// view), so this suits a snapshot that is searched, not updated.
-    /// The file must not be changed while the view is open (`save` replaces
-    /// it with a new inode, which is safe).
+    /// Like [`AnnIndex::load`] but read-only: searchable, while add, remove
+    /// and reserve fail with [`AnnError::ReadOnly`]. (The usearch engine
+    /// memory-mapped the file here; loading is now fast enough, about 1 s
+    /// per GB, that a copy keeps the code simple and safe.)
     pub fn view(
         path: &Path,
         metric: VectorMetric,
@@ -242,115 +327,226 @@ impl AnnIndex {
         metric: VectorMetric,
         dim: usize,
         params: HnswParams,
-        view: bool,
+        read_only: bool,
     ) -> Result<(Self, Vec<u8>)> {
         validate(dim, params)?;
-        let (meta, storage) = verify(path, metric, dim, params)?;
-        let path_str = utf8(path)?;
-
-        // The checksum proves the blob is what usearch wrote; this proves it
-        // was written by a usearch that reads it the same way.
-        let head = Index::metadata(path_str).map_err(|e| corrupt(path, e.to_string()))?;
-        let expected = options(metric, dim, params, storage);
-        if head.dimensions != dim as u64
-            || head.metric != expected.metric
-            || head.quantization != expected.quantization
-            || head.multi
-        {
-            return Err(corrupt(path, "usearch header disagrees with the trailer"));
+        let mut file = File::open(path).map_err(io(path))?;
+        let len = file.metadata().map_err(io(path))?.len();
+        if len < (HEADER_LEN + 8) as u64 {
+            return Err(corrupt(path, format!("{len} bytes is too short")));
         }
-        let ours = usearch::version().split('.').next().unwrap_or("");
-        if head.version_major.to_string() != ours {
+        let mut raw = [0u8; HEADER_LEN];
+        file.read_exact(&mut raw).map_err(io(path))?;
+        let h = Header::decode(&raw).map_err(|r| corrupt(path, r))?;
+        if h.file_len() != Some(len) {
+            return Err(corrupt(
+                path,
+                format!("length {len} does not match the header"),
+            ));
+        }
+        let storage = Storage::from_code(h.storage)
+            .ok_or_else(|| corrupt(path, format!("unknown storage code {}", h.storage)))?;
+        if h.metric != metric_code(metric) || h.dim as usize != dim {
             return Err(mismatch(
                 path,
                 format!(
-                    "written by usearch {}.x, this build has {}",
-                    head.version_major,
-                    usearch::version()
+                    "file has metric code {} and dimension {}, wanted {:?} and {dim}",
+                    h.metric, h.dim, metric
                 ),
             ));
         }
-
-        let index = Index::new(&expected).map_err(engine)?;
-        let opened = if view {
-            index.view(path_str)
-        } else {
-            index.load(path_str)
+        if h.m != params.m || h.ef_construction != params.ef_construction {
+            return Err(mismatch(
+                path,
+                format!(
+                    "file has M={} ef_construction={}, wanted M={} ef_construction={}",
+                    h.m, h.ef_construction, params.m, params.ef_construction
+                ),
+            ));
+        }
+        let mut g = Graph::new(metric, storage, dim, params.m as usize);
+        if h.row_bytes as usize != g.row_bytes() || h.nodes >= u32::MAX as u64 {
+            return Err(corrupt(path, "row size or node count out of range"));
+        }
+        let n = h.nodes as usize;
+        // The length check above bounds every allocation by the file size.
+        g.grow(n);
+        let mut r = In {
+            file,
+            h: Xxh64::new(),
+            buf: vec![0u8; CHUNK],
         };
-        opened.map_err(|e| corrupt(path, e.to_string()))?;
-        // The saved config carries the build-time expansions; searches
-        // without an explicit ef use the caller's default.
-        index.change_expansion_search(params.ef_search as usize);
-        index.change_expansion_add(params.ef_construction as usize);
-        let ann = AnnIndex::wrap(metric, dim, params, storage, index, view)?;
-        tracing::debug!(path = %path.display(), len = ann.len(), view, "loaded HNSW index");
-        Ok((ann, meta))
+        r.h.update(&raw);
+        let m0 = g.m0;
+        let bpr = g.blocks_per_row;
+        (|| -> std::io::Result<Vec<u8>> {
+            r.words(
+                n * bpr * 8,
+                g.vectors[..n * bpr].iter_mut().flat_map(|b| b.0.iter_mut()),
+            )?;
+            r.words(n * (1 + m0), g.links0[..n * (1 + m0)].iter_mut())?;
+            let mut levels = vec![0u8; n];
+            r.bytes(&mut levels)?;
+            let mut upper: Vec<AtomicU32> = Vec::new();
+            upper.resize_with(h.upper_words as usize, || AtomicU32::new(0));
+            r.words(upper.len(), upper.iter_mut())?;
+            r.chunks(n * 8, |i, b| {
+                for (j, c) in b.chunks_exact(8).enumerate() {
+                    *g.keys[i / 8 + j].get_mut() = u64::from_le_bytes(c.try_into().expect("8"));
+                }
+            })?;
+            r.chunks(n, |i, b| {
+                for (j, &f) in b.iter().enumerate() {
+                    *g.flags[i + j].get_mut() = f;
+                }
+            })?;
+            let mut meta = vec![0u8; h.meta_len as usize];
+            r.bytes(&mut meta)?;
+            let mut sum = [0u8; 8];
+            r.file.read_exact(&mut sum)?;
+            if u64::from_le_bytes(sum) != r.h.digest() {
+                return Err(std::io::Error::other(Damaged("checksum mismatch".into())));
+            }
+            // Hand the upper slots to their nodes.
+            let s = 1 + g.m;
+            let mut words = upper.into_iter();
+            for (id, &l) in levels.iter().enumerate() {
+                if l as usize > MAX_LEVEL {
+                    return Err(std::io::Error::other(Damaged("level out of range".into())));
+                }
+                if l > 0 {
+                    let slots: Box<[AtomicU32]> = words.by_ref().take(l as usize * s).collect();
+                    if slots.len() != l as usize * s {
+                        return Err(std::io::Error::other(Damaged("upper links short".into())));
+                    }
+                    let _ = g.upper[id].set(slots);
+                }
+            }
+            if words.next().is_some() {
+                return Err(std::io::Error::other(Damaged(
+                    "upper links too long".into(),
+                )));
+            }
+            Ok(meta)
+        })()
+        .map_err(|e| match e.downcast::<Damaged>() {
+            Ok(d) => corrupt(path, d.0),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                corrupt(path, "file ended early")
+            }
+            Err(e) => AnnError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            },
+        })
+        .and_then(|meta| {
+            let keys = check_graph(&mut g, &h).map_err(|r| corrupt(path, r))?;
+            Ok((keys, meta))
+        })
+        .map(|(keys, meta)| {
+            let ann = AnnIndex::from_parts(metric, dim, params, storage, g, keys, read_only);
+            tracing::debug!(path = %path.display(), nodes = n, read_only, "loaded HNSW index");
+            (ann, meta)
+        })
     }
 }
 
-/// Checks the trailer and checksum; returns the caller's meta bytes and the
-/// vector storage the file was built with.
-fn verify(
-    path: &Path,
-    metric: VectorMetric,
-    dim: usize,
-    params: HnswParams,
-) -> Result<(Vec<u8>, Storage)> {
-    let mut file = File::open(path).map_err(io(path))?;
-    let len = file.metadata().map_err(io(path))?.len();
-    if len < TRAILER_LEN {
-        return Err(corrupt(path, format!("{len} bytes is too short")));
+#[derive(Debug)]
+struct Damaged(String);
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    let mut raw = [0u8; TRAILER_LEN as usize];
-    file.seek(SeekFrom::Start(len - TRAILER_LEN))
-        .map_err(io(path))?;
-    file.read_exact(&mut raw).map_err(io(path))?;
-    let (trailer, stored_sum) = Trailer::decode(&raw).map_err(|r| corrupt(path, r))?;
-    let expected_len = trailer
-        .blob_len
-        .checked_add(trailer.meta_len)
-        .and_then(|n| n.checked_add(TRAILER_LEN));
-    if expected_len != Some(len) {
-        return Err(corrupt(
-            path,
-            format!(
-                "length {len} does not match the trailer (blob {} + meta {})",
-                trailer.blob_len, trailer.meta_len
-            ),
-        ));
+}
+
+impl std::error::Error for Damaged {}
+
+/// A reader that hashes what it reads.
+struct In {
+    file: File,
+    h: Xxh64,
+    buf: Vec<u8>,
+}
+
+impl In {
+    fn bytes(&mut self, out: &mut [u8]) -> std::io::Result<()> {
+        self.file.read_exact(out)?;
+        self.h.update(out);
+        Ok(())
     }
 
-    let mut hasher = Xxh64::new();
-    hash_prefix(&mut file, len - 8, &mut hasher).map_err(io(path))?;
-    if hasher.digest() != stored_sum {
-        return Err(corrupt(path, "checksum mismatch"));
+    /// Reads `len` bytes in large pieces, calling `f(offset, piece)`.
+    fn chunks(&mut self, len: usize, mut f: impl FnMut(usize, &[u8])) -> std::io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut done = 0;
+        while done < len {
+            let k = (len - done).min(buf.len());
+            self.bytes(&mut buf[..k])?;
+            f(done, &buf[..k]);
+            done += k;
+        }
+        self.buf = buf;
+        Ok(())
     }
 
-    if trailer.metric != metric_code(metric) || trailer.dim as usize != dim {
-        return Err(mismatch(
-            path,
-            format!(
-                "file has metric code {} and dimension {}, wanted {:?} and {dim}",
-                trailer.metric, trailer.dim, metric
-            ),
-        ));
+    /// Fills `words` with little-endian u32s.
+    fn words<'a>(
+        &mut self,
+        count: usize,
+        mut words: impl Iterator<Item = &'a mut AtomicU32>,
+    ) -> std::io::Result<()> {
+        self.chunks(count * 4, |_, b| {
+            for (w, c) in words.by_ref().zip(b.chunks_exact(4)) {
+                *w.get_mut() = u32::from_le_bytes(c.try_into().expect("4 bytes"));
+            }
+        })
     }
-    if trailer.m != params.m || trailer.ef_construction != params.ef_construction {
-        return Err(mismatch(
-            path,
-            format!(
-                "file has M={} ef_construction={}, wanted M={} ef_construction={}",
-                trailer.m, trailer.ef_construction, params.m, params.ef_construction
-            ),
-        ));
+}
+
+/// Range-checks a loaded graph; returns the live key map.
+fn check_graph(g: &mut Graph, h: &Header) -> std::result::Result<HashMap<u64, u32>, String> {
+    let n = h.nodes as usize;
+    *g.count.get_mut() = n as u32;
+    for id in 0..n as u32 {
+        for level in 0..=g.level(id) {
+            let cap = if level == 0 { g.m0 } else { g.m };
+            let slot = g.slot(id, level);
+            let count = slot[0].load(Relaxed) as usize;
+            if count > cap
+                || slot[1..=count]
+                    .iter()
+                    .any(|a| a.load(Relaxed) as usize >= n)
+            {
+                return Err(format!("node {id} has a bad link list at level {level}"));
+            }
+        }
     }
-
-    let storage = Storage::from_code(trailer.storage)
-        .ok_or_else(|| corrupt(path, format!("unknown storage code {}", trailer.storage)))?;
-
-    let mut meta = vec![0u8; trailer.meta_len as usize];
-    file.seek(SeekFrom::Start(trailer.blob_len))
-        .map_err(io(path))?;
-    file.read_exact(&mut meta).map_err(io(path))?;
-    Ok((meta, storage))
+    if h.entry == NO_ENTRY {
+        if n != 0 {
+            return Err("no entry point".into());
+        }
+    } else {
+        let (node, level) = (h.entry as u32, (h.entry >> 32) as usize);
+        if node as usize >= n || g.level(node) != level {
+            return Err("bad entry point".into());
+        }
+    }
+    *g.entry.get_mut() = h.entry;
+    let mut keys = HashMap::with_capacity(h.live as usize);
+    for id in 0..n as u32 {
+        match g.flags[id as usize].load(Relaxed) {
+            LIVE => {
+                if keys.insert(g.key(id), id).is_some() {
+                    return Err(format!("key {} is live twice", g.key(id)));
+                }
+            }
+            DEAD => {}
+            f => return Err(format!("node {id} has flag {f}")),
+        }
+    }
+    if keys.len() as u64 != h.live {
+        return Err("live count does not match".into());
+    }
+    Ok(keys)
 }

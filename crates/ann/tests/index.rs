@@ -21,8 +21,8 @@ fn build(metric: VectorMetric, data: &[f32], dim: usize) -> AnnIndex {
 
 #[test]
 fn recall_at_10_is_at_least_095_at_default_params_on_clustered_data() {
-    // 20k x 384 keeps the debug run near 20 s on two busy cores (usearch's
-    // C++ is compiled with -O3 whatever the profile).
+    // 20k x 384 keeps the debug run short (dependencies and this crate are
+    // optimised in the dev profile).
     let gen = Clustered::new(DIM, 200, 7);
     let data = gen.generate(20_000, 1);
     let queries = gen.generate(200, 2);
@@ -125,7 +125,7 @@ fn remove_and_replace() {
     let got = index.search(q, 10, 64).unwrap();
     assert!(got.iter().all(|(k, _)| *k != 5), "{got:?}");
 
-    // Re-adding reuses the tombstone slot.
+    // Re-adding makes a new node; the old one stays a tombstone.
     index.add(5, q).unwrap();
     assert_eq!(index.len(), 2000);
     assert_eq!(index.search(q, 1, 64).unwrap()[0].0, 5);
@@ -178,7 +178,7 @@ fn concurrent_adds_and_searches_at_different_ef() {
     let dim = 32;
     let data = synth::clustered(4000, dim, 41);
     let index = AnnIndex::new(VectorMetric::Cosine, dim, HNSW_DEFAULTS).unwrap();
-    // More threads than usearch has contexts: they must queue, not fail.
+    // More threads than cores, adding and searching at once.
     std::thread::scope(|s| {
         for t in 0..6usize {
             let (index, data) = (&index, &data);
@@ -352,10 +352,9 @@ fn bad_input_is_an_error_not_a_crash() {
         index.add(1, &[f32::INFINITY, 0.0, 0.0, 0.0]),
         Err(AnnError::NonFinite)
     ));
-    assert!(matches!(
-        index.add(u64::MAX, &[1.0; 4]),
-        Err(AnnError::InvalidParams(_))
-    ));
+    // Every u64 is a key (usearch reserved u64::MAX).
+    index.add(u64::MAX, &[0.0, 1.0, 0.0, 0.0]).unwrap();
+    assert!(index.remove(u64::MAX).unwrap());
     // Huge components do not overflow the normalisation.
     index.add(1, &[3e38, 3e38, 0.0, 0.0]).unwrap();
     index.add(2, &[1.0, 0.0, 0.0, 0.0]).unwrap();
