@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HNSW engine benchmark: tiembed-ann (usearch) against hnswlib and faiss
+# HNSW engine benchmark: tiembed-ann against hnswlib and faiss
 # IndexHNSWFlat on the same clustered, normalised 384-d vectors, same M and
 # ef_construction, same thread count. Prints build time, recall@10 against
 # exact search and QPS (1 query thread and N) at ef_search 16/32/64/128, the
@@ -10,8 +10,7 @@
 #
 # Env: CARGO_TARGET_DIR (default ~/.cache/tiembed-target), ANN_BENCH_DIR
 # (data + index files, default ~/.cache/tiembed-bench-ann), ANN_VENV (pip
-# venv for hnswlib/faiss, default ~/.cache/tiembed-bench-venv), THREADS (2),
-# RAW_USEARCH=1 to also time usearch's own cosine metric without the wrapper.
+# venv for hnswlib/faiss, default ~/.cache/tiembed-bench-venv), THREADS (2).
 # STORAGE=bf16 (or f16) stores tiembed-ann vectors in 2 bytes (default f32).
 set -euo pipefail
 
@@ -36,7 +35,6 @@ BENCH="$CARGO_TARGET_DIR/release/examples/ann_bench"
 for n in "${SIZES[@]}"; do
     dir="$DATA/n$n"
     extra=()
-    [ "${RAW_USEARCH:-0}" = 1 ] && extra+=(--raw-usearch)
     [ -n "${STORAGE:-}" ] && extra+=(--storage "$STORAGE")
     echo "=== n=$n: tiembed-ann"
     "$BENCH" --dir "$dir" --n "$n" --threads "$THREADS" ${extra[@]+"${extra[@]}"}

@@ -3,9 +3,16 @@
 //!
 //! ```text
 //! cargo run --release -p tiembed-ann --example ann_bench -- \
-//!     --dir DIR --n 100000 [--dim 384] [--queries 1000] [--threads 2] [--raw-usearch]
+//!     --dir DIR --n 100000 [--dim 384] [--queries 1000] [--threads 2]
 //!     [--storage f32|bf16|f16]
 //! cargo run --release -p tiembed-ann --example ann_bench -- --dir DIR --n 100000 --load-only
+//! cargo run --release -p tiembed-ann --example ann_bench -- --dir DIR --n 100000 --search-only
+//! ```
+//!
+//! `--search-only` loads the index a previous run saved and only runs the
+//! query sweep (for tuning the search path without rebuilding).
+//!
+//! ```text
 //! ```
 //!
 //! DIR/base.f32 (n x dim), DIR/queries.f32 and DIR/truth.u32 (top-10 row
@@ -32,8 +39,8 @@ struct Args {
     threads: usize,
     m: u32,
     efc: u32,
-    raw_usearch: bool,
     load_only: bool,
+    search_only: bool,
     storage: Storage,
 }
 
@@ -46,8 +53,8 @@ fn parse_args() -> Args {
         threads: 2,
         m: 16,
         efc: 128,
-        raw_usearch: false,
         load_only: false,
+        search_only: false,
         storage: Storage::F32,
     };
     let mut it = std::env::args().skip(1);
@@ -61,8 +68,8 @@ fn parse_args() -> Args {
             "--threads" => a.threads = val().parse().expect("--threads"),
             "--m" => a.m = val().parse().expect("--m"),
             "--efc" => a.efc = val().parse().expect("--efc"),
-            "--raw-usearch" => a.raw_usearch = true,
             "--load-only" => a.load_only = true,
+            "--search-only" => a.search_only = true,
             "--storage" => {
                 a.storage = match val().as_str() {
                     "f32" => Storage::F32,
@@ -313,7 +320,7 @@ fn main() {
     };
     let index_path = a.dir.join(format!("tiembed-{}.ann", a.n));
     println!(
-        "tiembed-ann (usearch {}, kernels: {}, storage {:?}) n={} dim={} M={} ef_construction={} threads={}",
+        "{} (kernels: {}, storage {:?}) n={} dim={} M={} ef_construction={} threads={}",
         tiembed_ann::engine_version(),
         tiembed_ann::hardware_acceleration(),
         a.storage,
@@ -346,7 +353,7 @@ fn main() {
             let first = t1.elapsed();
             println!(
                 "{} ({:?} storage): {:.2?} wall, {took_cpu:.2} CPU-s for {} vectors (meta {:?}); VmRSS +{:.0} MB after open, +{:.0} MB after {} queries at ef=64 ({:.0} QPS, cold)",
-                if view { "view (mmap)" } else { "load" },
+                if view { "view (read-only)" } else { "load" },
                 index.storage(),
                 took,
                 index.len(),
@@ -362,6 +369,14 @@ fn main() {
     }
 
     let (base, queries, truth) = dataset(&a);
+    if a.search_only {
+        let (index, _) = AnnIndex::load(&index_path, VectorMetric::Cosine, a.dim, params)
+            .expect("--search-only needs the index a previous run saved");
+        sweep("tiembed-ann", &queries, a.dim, &truth, a.threads, &|q, ef| {
+            index.search(q, K, ef).unwrap().into_iter().map(|r| r.0).collect()
+        });
+        return;
+    }
     let raw_bytes = base.len() * 4;
     let rss_before = vm_rss_bytes();
 
@@ -384,7 +399,7 @@ fn main() {
     eprintln!();
     let rss_index = vm_rss_bytes().saturating_sub(rss_before);
     println!(
-        "build: {build:.1} s wall, {build_cpu:.1} CPU-s ({:.0} vectors/s); usearch memory_usage {:.0} MB, VmRSS +{:.0} MB, raw vectors {:.0} MB ({:.2}x)",
+        "build: {build:.1} s wall, {build_cpu:.1} CPU-s ({:.0} vectors/s); memory_usage {:.0} MB, VmRSS +{:.0} MB, raw vectors {:.0} MB ({:.2}x)",
         a.n as f64 / build,
         mb(index.memory_usage()),
         mb(rss_index),
@@ -414,12 +429,6 @@ fn main() {
     let file_len = std::fs::metadata(&index_path).map(|m| m.len()).unwrap_or(0);
     println!("save: {save:.2} s, file {:.0} MB", mb(file_len as usize));
 
-    let mut raw_points = None;
-    if a.raw_usearch {
-        drop(index);
-        raw_points = Some(raw_usearch(&a, &base, &queries, &truth));
-    }
-
     let mut json = format!(
         "{{\"lib\":\"tiembed-ann\",\"n\":{},\"dim\":{},\"build_s\":{build:.2},\"build_cpu_s\":{build_cpu:.2},\"save_s\":{save:.2},\"rss_mb\":{:.1},\"raw_mb\":{:.1},\"points\":{}",
         a.n,
@@ -428,67 +437,6 @@ fn main() {
         mb(raw_bytes),
         json_points(&points)
     );
-    if let Some((build, p)) = raw_points {
-        let _ = write!(
-            json,
-            ",\"raw_usearch_cos\":{{\"build_s\":{build:.2},\"points\":{}}}",
-            json_points(&p)
-        );
-    }
     json.push('}');
     std::fs::write(a.dir.join(format!("tiembed-{}.json", a.n)), json).unwrap();
-}
-
-/// usearch used directly with its cosine metric and no wrapper: shows what
-/// normalise + inner product and the wrapper's locks cost or save.
-fn raw_usearch(a: &Args, base: &[f32], queries: &[f32], truth: &[u32]) -> (f64, Vec<Point>) {
-    use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
-    let index = Index::new(&IndexOptions {
-        dimensions: a.dim,
-        metric: MetricKind::Cos,
-        quantization: ScalarKind::F32,
-        connectivity: a.m as usize,
-        expansion_add: a.efc as usize,
-        expansion_search: 64,
-        multi: false,
-    })
-    .unwrap();
-    index.reserve_capacity_and_threads(a.n, a.threads).unwrap();
-    let t0 = Instant::now();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..a.threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= a.n {
-                    return;
-                }
-                index
-                    .add(i as u64, &base[i * a.dim..(i + 1) * a.dim])
-                    .unwrap();
-            });
-        }
-    });
-    let build = t0.elapsed().as_secs_f64();
-    println!("raw usearch (MetricKind::Cos) build: {build:.1} s");
-    let mut points = Vec::new();
-    for ef in EFS {
-        // Index-wide setting; nothing else runs during the sweep.
-        index.change_expansion_search(ef);
-        let f = |q: &[f32]| index.search(q, K).unwrap().keys;
-        let (qps1, recall, qps1_cpu) = measure(queries, a.dim, truth, 1, &f);
-        let (qps2, _, _) = measure(queries, a.dim, truth, a.threads, &f);
-        println!(
-            "{:<22} ef={ef:<4} recall@10={recall:.4}  QPS 1 thread={qps1:>8.0} (per CPU-s {qps1_cpu:>6.0})  QPS {} threads={qps2:>8.0}",
-            "raw usearch Cos", a.threads
-        );
-        points.push(Point {
-            ef,
-            qps1,
-            qps1_cpu,
-            qps2,
-            recall,
-        });
-    }
-    (build, points)
 }

@@ -497,7 +497,9 @@ impl In {
         mut words: impl Iterator<Item = &'a mut AtomicU32>,
     ) -> std::io::Result<()> {
         self.chunks(count * 4, |_, b| {
-            for (w, c) in words.by_ref().zip(b.chunks_exact(4)) {
+            // The piece first: `zip` pulls from its first iterator before
+            // noticing the second has ended, and would drop a word.
+            for (c, w) in b.chunks_exact(4).zip(words.by_ref()) {
                 *w.get_mut() = u32::from_le_bytes(c.try_into().expect("4 bytes"));
             }
         })

@@ -48,6 +48,15 @@ fn recall_at_10_is_at_least_095_at_default_params_on_clustered_data() {
     let recall = total / 200.0;
     eprintln!("recall@10 at ef_search=64: {recall:.4}");
     assert!(recall >= 0.95, "recall@10 = {recall}");
+
+    // A file larger than the loader's 8 MB read size round-trips exactly.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.ann");
+    index.save(&path, b"").unwrap();
+    let (loaded, _) = AnnIndex::load(&path, VectorMetric::Cosine, DIM, HNSW_DEFAULTS).unwrap();
+    for q in queries.chunks_exact(DIM).take(20) {
+        assert_eq!(loaded.search(q, 10, 64).unwrap(), index.search(q, 10, 64).unwrap());
+    }
 }
 
 #[test]
