@@ -372,9 +372,21 @@ fn main() {
     if a.search_only {
         let (index, _) = AnnIndex::load(&index_path, VectorMetric::Cosine, a.dim, params)
             .expect("--search-only needs the index a previous run saved");
-        sweep("tiembed-ann", &queries, a.dim, &truth, a.threads, &|q, ef| {
-            index.search(q, K, ef).unwrap().into_iter().map(|r| r.0).collect()
-        });
+        sweep(
+            "tiembed-ann",
+            &queries,
+            a.dim,
+            &truth,
+            a.threads,
+            &|q, ef| {
+                index
+                    .search(q, K, ef)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect()
+            },
+        );
         return;
     }
     let raw_bytes = base.len() * 4;

@@ -214,10 +214,11 @@ impl Graph {
         unsafe { (self.dist_fn)(q.as_ptr(), row, self.padded) }
     }
 
+    /// Prefetches the first cache line of node `id`'s row.
     #[inline(always)]
-    pub(crate) fn prefetch_row(&self, id: u32) {
+    pub(crate) fn prefetch_row_start(&self, id: u32) {
         if let Some(b) = self.vectors.get(id as usize * self.blocks_per_row) {
-            kernels::prefetch(b as *const Block as *const u8, self.row_bytes());
+            kernels::prefetch(b as *const Block as *const u8, 64);
         }
     }
 

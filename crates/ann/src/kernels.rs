@@ -45,6 +45,19 @@ pub(crate) fn kernels() -> &'static Kernels {
     static K: OnceLock<Kernels> = OnceLock::new();
     K.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f")
+            && std::env::var_os("TIEMBED_ANN_NO_AVX512").is_none()
+        {
+            return Kernels {
+                table: [
+                    [x86::ip_f32_512, x86::l2_f32_512],
+                    [x86::ip_bf16_512, x86::l2_bf16_512],
+                    [x86::ip_f16_512, x86::l2_f16_512],
+                ],
+                name: "avx512f",
+            };
+        }
+        #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             let f16 = is_x86_feature_detected!("f16c");
             return Kernels {
@@ -295,6 +308,78 @@ mod x86 {
             _mm256_cvtph_ps(h)
         }
     }
+
+    /// 16 values per step, 512-bit: `n % 16 == 0` means no tail at all.
+    macro_rules! kernel512 {
+        ($name:ident, $load:ident, $step:ident, $finish:expr) => {
+            #[target_feature(enable = "avx512f")]
+            pub(super) unsafe fn $name(q: *const f32, row: *const u8, n: usize) -> f32 {
+                let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                let mut i = 0;
+                while i + 32 <= n {
+                    // SAFETY: i + 32 <= n; the DistFn contract.
+                    unsafe {
+                        a0 = $step(_mm512_loadu_ps(q.add(i)), $load(row, i), a0);
+                        a1 = $step(_mm512_loadu_ps(q.add(i + 16)), $load(row, i + 16), a1);
+                    }
+                    i += 32;
+                }
+                if i < n {
+                    // SAFETY: i + 16 == n.
+                    unsafe { a0 = $step(_mm512_loadu_ps(q.add(i)), $load(row, i), a0) };
+                }
+                let finish: fn(f32) -> f32 = $finish;
+                finish(_mm512_reduce_add_ps(_mm512_add_ps(a0, a1)))
+            }
+        };
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn ip_step(a: __m512, b: __m512, acc: __m512) -> __m512 {
+        _mm512_fmadd_ps(a, b, acc)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn l2_step(a: __m512, b: __m512, acc: __m512) -> __m512 {
+        let d = _mm512_sub_ps(a, b);
+        _mm512_fmadd_ps(d, d, acc)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn load_f32_512(row: *const u8, i: usize) -> __m512 {
+        // SAFETY: the caller passes an in-bounds index (kernel contract).
+        unsafe { _mm512_loadu_ps((row as *const f32).add(i)) }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn load_bf16_512(row: *const u8, i: usize) -> __m512 {
+        // SAFETY: as load_f32_512.
+        unsafe {
+            let h = _mm256_loadu_si256((row as *const u16).add(i) as *const __m256i);
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn load_f16_512(row: *const u8, i: usize) -> __m512 {
+        // SAFETY: as load_f32_512.
+        unsafe {
+            let h = _mm256_loadu_si256((row as *const u16).add(i) as *const __m256i);
+            _mm512_cvtph_ps(h)
+        }
+    }
+
+    kernel512!(ip_f32_512, load_f32_512, ip_step, |s| 1.0 - s);
+    kernel512!(l2_f32_512, load_f32_512, l2_step, |s| s);
+    kernel512!(ip_bf16_512, load_bf16_512, ip_step, |s| 1.0 - s);
+    kernel512!(l2_bf16_512, load_bf16_512, l2_step, |s| s);
+    kernel512!(ip_f16_512, load_f16_512, ip_step, |s| 1.0 - s);
+    kernel512!(l2_f16_512, load_f16_512, l2_step, |s| s);
 
     kernel!(ip_f32, "avx2,fma", load_f32, ip);
     kernel!(l2_f32, "avx2,fma", load_f32, l2);

@@ -31,8 +31,8 @@ impl Ord for Dist {
 pub(crate) struct Scratch {
     /// `visited[id] == epoch` marks a node seen by the current search; a
     /// new search bumps the epoch instead of clearing (hnswlib's trick).
-    visited: Vec<u32>,
-    epoch: u32,
+    visited: Vec<u16>,
+    epoch: u16,
     /// Candidates to expand, nearest first.
     candidates: BinaryHeap<Reverse<(Dist, u32)>>,
     /// Best results so far, farthest on top (bounded by `ef`).
@@ -70,7 +70,9 @@ impl Scratch {
         if self.visited.len() < nodes {
             self.visited.resize(nodes, 0);
         }
-        if self.epoch == u32::MAX {
+        // u16 stamps (as hnswlib): half the cache footprint of u32, for a
+        // clear every 65535 searches.
+        if self.epoch == u16::MAX {
             self.visited.fill(0);
             self.epoch = 0;
         }
@@ -137,6 +139,11 @@ pub(crate) fn search_layer(
         if d > bound && s.top.len() >= ef {
             break;
         }
+        // The next candidate to expand is most likely the current best one:
+        // start fetching its list now, a whole expansion ahead.
+        if let Some(Reverse((_, next))) = s.candidates.peek() {
+            g.prefetch_links(*next);
+        }
         // First pass: which neighbours are new. Reading the list and the
         // visited stamps is cheap; the rows are what misses the cache.
         fresh.clear();
@@ -145,14 +152,14 @@ pub(crate) fn search_layer(
                 fresh.push(n);
             }
         });
-        if let Some(&first) = fresh.first() {
-            g.prefetch_row(first);
+        // Ask for the first line of every new row at once: the misses then
+        // overlap, and the hardware prefetcher streams the rest of each row
+        // once its kernel starts. (Prefetching whole rows measured slower:
+        // it fills the miss buffers and stalls.)
+        for &n in &fresh {
+            g.prefetch_row_start(n);
         }
-        for (i, &n) in fresh.iter().enumerate() {
-            // Fetch the next row while this one is being computed.
-            if let Some(&next) = fresh.get(i + 1) {
-                g.prefetch_row(next);
-            }
+        for &n in &fresh {
             let dn = g.dist(&s.query, n);
             if s.top.len() < ef || dn < bound {
                 s.candidates.push(Reverse((Dist(dn), n)));
@@ -165,11 +172,6 @@ pub(crate) fn search_layer(
                 if let Some(&(Dist(b), _)) = s.top.peek() {
                     bound = b;
                 }
-            }
-        }
-        if level == 0 {
-            if let Some(Reverse((_, next))) = s.candidates.peek() {
-                g.prefetch_links(*next);
             }
         }
     }

@@ -55,7 +55,10 @@ fn recall_at_10_is_at_least_095_at_default_params_on_clustered_data() {
     index.save(&path, b"").unwrap();
     let (loaded, _) = AnnIndex::load(&path, VectorMetric::Cosine, DIM, HNSW_DEFAULTS).unwrap();
     for q in queries.chunks_exact(DIM).take(20) {
-        assert_eq!(loaded.search(q, 10, 64).unwrap(), index.search(q, 10, 64).unwrap());
+        assert_eq!(
+            loaded.search(q, 10, 64).unwrap(),
+            index.search(q, 10, 64).unwrap()
+        );
     }
 }
 
