@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 use tiembed_types::VectorMetric;
 
 use crate::index::Storage;
-use crate::kernels::{self, DistFn};
+use crate::kernels::{self, Dist2Fn, DistFn};
 
 /// 32 bytes, 32-byte aligned: the unit of the vector arena.
 #[repr(C, align(32))]
@@ -52,6 +52,7 @@ pub(crate) struct Graph {
     pub(crate) m: usize,
     pub(crate) m0: usize,
     dist_fn: DistFn,
+    dist2_fn: Option<Dist2Fn>,
     pub(crate) vectors: Vec<Block>,
     /// `1 + m0` per node.
     pub(crate) links0: Vec<AtomicU32>,
@@ -79,6 +80,7 @@ impl Graph {
             m,
             m0: 2 * m,
             dist_fn: kernels::kernels().get(storage, metric),
+            dist2_fn: kernels::kernels().get2(storage, metric),
             vectors: Vec::new(),
             links0: Vec::new(),
             upper: Vec::new(),
@@ -215,6 +217,20 @@ impl Graph {
     }
 
     /// Prefetches the first cache line of node `id`'s row.
+    /// Distances from `q` to nodes `a` and `b`.
+    #[inline(always)]
+    pub(crate) fn dist2(&self, q: &[f32], a: u32, b: u32) -> (f32, f32) {
+        match self.dist2_fn {
+            Some(f) => {
+                assert!(q.len() >= self.padded);
+                let (ra, rb) = (self.row_ptr(a), self.row_ptr(b));
+                // SAFETY: as in `dist`, for both rows.
+                unsafe { f(q.as_ptr(), ra, rb, self.padded) }
+            }
+            None => (self.dist(q, a), self.dist(q, b)),
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn prefetch_row_start(&self, id: u32) {
         if let Some(b) = self.vectors.get(id as usize * self.blocks_per_row) {

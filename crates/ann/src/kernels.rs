@@ -23,10 +23,18 @@ use crate::index::Storage;
 /// aligned), nobody writes either while the kernel runs, and `n % 16 == 0`.
 pub(crate) type DistFn = unsafe fn(q: *const f32, row: *const u8, n: usize) -> f32;
 
+/// Two rows at once (same contract for both): two independent memory
+/// streams keep more cache misses in flight than one, which is what a
+/// search waits on.
+pub(crate) type Dist2Fn =
+    unsafe fn(q: *const f32, a: *const u8, b: *const u8, n: usize) -> (f32, f32);
+
 /// The kernels for each (storage, metric), chosen for this CPU.
 #[derive(Clone, Copy)]
 pub(crate) struct Kernels {
     table: [[DistFn; 2]; 3],
+    /// Pair kernels where there are any (f32 with AVX-512).
+    pairs: [Option<Dist2Fn>; 2],
     pub(crate) name: &'static str,
 }
 
@@ -37,6 +45,14 @@ impl Kernels {
             VectorMetric::L2 => 1,
         };
         self.table[storage.code() as usize][m]
+    }
+
+    pub(crate) fn get2(&self, storage: Storage, metric: VectorMetric) -> Option<Dist2Fn> {
+        match (storage, metric) {
+            (Storage::F32, VectorMetric::Cosine) => self.pairs[0],
+            (Storage::F32, VectorMetric::L2) => self.pairs[1],
+            _ => None,
+        }
     }
 }
 
@@ -54,6 +70,7 @@ pub(crate) fn kernels() -> &'static Kernels {
                     [x86::ip_bf16_512, x86::l2_bf16_512],
                     [x86::ip_f16_512, x86::l2_f16_512],
                 ],
+                pairs: [Some(x86::ip2_f32_512), Some(x86::l2_2_f32_512)],
                 name: "avx512f",
             };
         }
@@ -70,6 +87,7 @@ pub(crate) fn kernels() -> &'static Kernels {
                         [portable::ip_f16, portable::l2_f16]
                     },
                 ],
+                pairs: [None, None],
                 name: if f16 { "avx2+fma+f16c" } else { "avx2+fma" },
             };
         }
@@ -79,6 +97,7 @@ pub(crate) fn kernels() -> &'static Kernels {
                 [portable::ip_bf16, portable::l2_bf16],
                 [portable::ip_f16, portable::l2_f16],
             ],
+            pairs: [None, None],
             name: "portable",
         }
     })
@@ -373,6 +392,38 @@ mod x86 {
             _mm512_cvtph_ps(h)
         }
     }
+
+    macro_rules! pair512 {
+        ($name:ident, $step:ident, $finish:expr) => {
+            #[target_feature(enable = "avx512f")]
+            pub(super) unsafe fn $name(
+                q: *const f32,
+                a: *const u8,
+                b: *const u8,
+                n: usize,
+            ) -> (f32, f32) {
+                let (mut x, mut y) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                let mut i = 0;
+                while i < n {
+                    // SAFETY: i + 16 <= n; the Dist2Fn contract.
+                    unsafe {
+                        let qv = _mm512_loadu_ps(q.add(i));
+                        x = $step(qv, load_f32_512(a, i), x);
+                        y = $step(qv, load_f32_512(b, i), y);
+                    }
+                    i += 16;
+                }
+                let finish: fn(f32) -> f32 = $finish;
+                (
+                    finish(_mm512_reduce_add_ps(x)),
+                    finish(_mm512_reduce_add_ps(y)),
+                )
+            }
+        };
+    }
+
+    pair512!(ip2_f32_512, ip_step, |s| 1.0 - s);
+    pair512!(l2_2_f32_512, l2_step, |s| s);
 
     kernel512!(ip_f32_512, load_f32_512, ip_step, |s| 1.0 - s);
     kernel512!(l2_f32_512, load_f32_512, l2_step, |s| s);

@@ -39,6 +39,7 @@ pub(crate) struct Scratch {
     pub(crate) top: BinaryHeap<(Dist, u32)>,
     /// Unvisited neighbours of the node being expanded.
     fresh: Vec<u32>,
+    dists: Vec<f32>,
     /// The query (or inserted vector), padded.
     pub(crate) query: Vec<f32>,
     /// Decoded rows, for node-to-node distances during insertion.
@@ -135,6 +136,7 @@ pub(crate) fn search_layer(
     }
     s.candidates.push(Reverse((Dist(entry_dist), entry)));
     let mut fresh = std::mem::take(&mut s.fresh);
+    let mut dists = std::mem::take(&mut s.dists);
     while let Some(Reverse((Dist(d), c))) = s.candidates.pop() {
         if d > bound && s.top.len() >= ef {
             break;
@@ -159,8 +161,16 @@ pub(crate) fn search_layer(
         for &n in &fresh {
             g.prefetch_row_start(n);
         }
-        for &n in &fresh {
-            let dn = g.dist(&s.query, n);
+        dists.clear();
+        let mut pairs = fresh.chunks_exact(2);
+        for p in &mut pairs {
+            let (x, y) = g.dist2(&s.query, p[0], p[1]);
+            dists.extend([x, y]);
+        }
+        if let [last] = pairs.remainder() {
+            dists.push(g.dist(&s.query, *last));
+        }
+        for (&n, &dn) in fresh.iter().zip(&dists) {
             if s.top.len() < ef || dn < bound {
                 s.candidates.push(Reverse((Dist(dn), n)));
                 if accept.as_mut().is_none_or(|f| f(n)) {
@@ -176,6 +186,7 @@ pub(crate) fn search_layer(
         }
     }
     s.fresh = fresh;
+    s.dists = dists;
 }
 
 /// k-NN for the padded query in `s.query`: `(node, distance)` nearest first.
