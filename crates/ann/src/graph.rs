@@ -53,6 +53,7 @@ pub(crate) struct Graph {
     pub(crate) m0: usize,
     dist_fn: DistFn,
     dist2_fn: Option<Dist2Fn>,
+    dist4_fn: Option<kernels::Dist4Fn>,
     pub(crate) vectors: Vec<Block>,
     /// `1 + m0` per node.
     pub(crate) links0: Vec<AtomicU32>,
@@ -81,6 +82,11 @@ impl Graph {
             m0: 2 * m,
             dist_fn: kernels::kernels().get(storage, metric),
             dist2_fn: kernels::kernels().get2(storage, metric),
+            dist4_fn: match (storage, metric) {
+                (Storage::F32, VectorMetric::Cosine) => kernels::kernels().quads[0],
+                (Storage::F32, VectorMetric::L2) => kernels::kernels().quads[1],
+                _ => None,
+            },
             vectors: Vec::new(),
             links0: Vec::new(),
             upper: Vec::new(),
@@ -217,6 +223,32 @@ impl Graph {
     }
 
     /// Prefetches the first cache line of node `id`'s row.
+    /// Distance between two stored nodes, when rows are f32 (`None`
+    /// otherwise: the caller decodes one row and uses [`Graph::dist`]).
+    #[inline(always)]
+    pub(crate) fn dist_nodes(&self, a: u32, b: u32) -> Option<f32> {
+        if self.storage != Storage::F32 {
+            return None;
+        }
+        let (ra, rb) = (self.row_ptr(a), self.row_ptr(b));
+        // SAFETY: an f32 row holds `padded` f32, 32-byte aligned, so it
+        // serves as the query side; otherwise as in `dist`.
+        Some(unsafe { (self.dist_fn)(ra as *const f32, rb, self.padded) })
+    }
+
+    pub(crate) fn dist4(&self, q: &[f32], ids: &[u32]) -> Option<[f32; 4]> {
+        let f = self.dist4_fn?;
+        assert!(q.len() >= self.padded);
+        let r = [
+            self.row_ptr(ids[0]),
+            self.row_ptr(ids[1]),
+            self.row_ptr(ids[2]),
+            self.row_ptr(ids[3]),
+        ];
+        // SAFETY: as in `dist`, for each row.
+        Some(unsafe { f(q.as_ptr(), r, self.padded) })
+    }
+
     /// Distances from `q` to nodes `a` and `b`.
     #[inline(always)]
     pub(crate) fn dist2(&self, q: &[f32], a: u32, b: u32) -> (f32, f32) {

@@ -13,6 +13,7 @@
 use std::sync::atomic::{AtomicU32, Ordering::*};
 
 use crate::graph::{Graph, MAX_LEVEL, NO_ENTRY};
+use crate::index::Storage;
 use crate::search::{greedy, search_layer, Dist, Scratch};
 
 /// The node's level: floor(-ln(u) / ln(M)), with `u` derived from the node
@@ -106,8 +107,14 @@ fn select(g: &Graph, s: &mut Scratch, cands: &[(Dist, u32)], m: usize, out: &mut
         if out.len() >= m {
             break;
         }
-        g.read_row(c, &mut s.row);
-        if out.iter().all(|&(_, k)| g.dist(&s.row, k) >= d) {
+        let good = if g.storage == Storage::F32 {
+            out.iter()
+                .all(|&(_, k)| g.dist_nodes(c, k).is_some_and(|dk| dk >= d))
+        } else {
+            g.read_row(c, &mut s.row);
+            out.iter().all(|&(_, k)| g.dist(&s.row, k) >= d)
+        };
+        if good {
             out.push((Dist(d), c));
         }
     }

@@ -29,12 +29,15 @@ pub(crate) type DistFn = unsafe fn(q: *const f32, row: *const u8, n: usize) -> f
 pub(crate) type Dist2Fn =
     unsafe fn(q: *const f32, a: *const u8, b: *const u8, n: usize) -> (f32, f32);
 
+pub(crate) type Dist4Fn = unsafe fn(q: *const f32, r: [*const u8; 4], n: usize) -> [f32; 4];
+
 /// The kernels for each (storage, metric), chosen for this CPU.
 #[derive(Clone, Copy)]
 pub(crate) struct Kernels {
     table: [[DistFn; 2]; 3],
     /// Pair kernels where there are any (f32 with AVX-512).
     pairs: [Option<Dist2Fn>; 2],
+    pub(crate) quads: [Option<Dist4Fn>; 2],
     pub(crate) name: &'static str,
 }
 
@@ -56,14 +59,19 @@ impl Kernels {
     }
 }
 
-/// Probes the CPU on first use.
+/// Probes the CPU on first use. `TIEMBED_ANN_SIMD=avx2` or `=portable`
+/// caps the choice (to test or compare the fallbacks).
 pub(crate) fn kernels() -> &'static Kernels {
     static K: OnceLock<Kernels> = OnceLock::new();
     K.get_or_init(|| {
+        let cap = std::env::var("TIEMBED_ANN_SIMD").unwrap_or_default();
+        let allowed = |level: &str| match cap.as_str() {
+            "portable" => false,
+            "avx2" => level == "avx2",
+            _ => true,
+        };
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx512f")
-            && std::env::var_os("TIEMBED_ANN_NO_AVX512").is_none()
-        {
+        if allowed("avx512") && is_x86_feature_detected!("avx512f") {
             return Kernels {
                 table: [
                     [x86::ip_f32_512, x86::l2_f32_512],
@@ -71,11 +79,12 @@ pub(crate) fn kernels() -> &'static Kernels {
                     [x86::ip_f16_512, x86::l2_f16_512],
                 ],
                 pairs: [Some(x86::ip2_f32_512), Some(x86::l2_2_f32_512)],
+                quads: [Some(x86::ip4_f32_512), Some(x86::l2_4_f32_512)],
                 name: "avx512f",
             };
         }
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        if allowed("avx2") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             let f16 = is_x86_feature_detected!("f16c");
             return Kernels {
                 table: [
@@ -88,6 +97,7 @@ pub(crate) fn kernels() -> &'static Kernels {
                     },
                 ],
                 pairs: [None, None],
+                quads: [None, None],
                 name: if f16 { "avx2+fma+f16c" } else { "avx2+fma" },
             };
         }
@@ -98,6 +108,7 @@ pub(crate) fn kernels() -> &'static Kernels {
                 [portable::ip_f16, portable::l2_f16],
             ],
             pairs: [None, None],
+            quads: [None, None],
             name: "portable",
         }
     })
@@ -421,6 +432,31 @@ mod x86 {
             }
         };
     }
+
+    macro_rules! quad512 {
+        ($name:ident, $step:ident, $finish:expr) => {
+            #[target_feature(enable = "avx512f")]
+            pub(super) unsafe fn $name(q: *const f32, r: [*const u8; 4], n: usize) -> [f32; 4] {
+                let mut acc = [_mm512_setzero_ps(); 4];
+                let mut i = 0;
+                while i < n {
+                    // SAFETY: i + 16 <= n; the Dist4Fn contract.
+                    unsafe {
+                        let qv = _mm512_loadu_ps(q.add(i));
+                        for j in 0..4 {
+                            acc[j] = $step(qv, load_f32_512(r[j], i), acc[j]);
+                        }
+                    }
+                    i += 16;
+                }
+                let finish: fn(f32) -> f32 = $finish;
+                acc.map(|a| finish(_mm512_reduce_add_ps(a)))
+            }
+        };
+    }
+
+    quad512!(ip4_f32_512, ip_step, |s| 1.0 - s);
+    quad512!(l2_4_f32_512, l2_step, |s| s);
 
     pair512!(ip2_f32_512, ip_step, |s| 1.0 - s);
     pair512!(l2_2_f32_512, l2_step, |s| s);
