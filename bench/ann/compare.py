@@ -4,6 +4,7 @@ comparison table against tiembed-ann's results (DIR/tiembed-N.json).
 
     compare.py --dir DIR --n N [--dim 384] [--queries 1000] [--threads 2]
                [--m 16] [--efc 128] [--libs hnswlib,faiss]
+    compare.py --dir DIR --n N --search-only    (hnswlib only; see alternate.sh)
 
 Both libraries get the same M and ef_construction, cosine as inner product
 on the (already unit) vectors, and `threads` threads to build. Queries are
@@ -62,6 +63,12 @@ def run_hnswlib(base, queries, truth, a):
     idx.add_items(base, np.arange(len(base)), num_threads=a.threads)
     build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = vm_rss() - rss0
+    idx.save_index(os.path.join(a.dir, f"hnswlib-{a.n}.bin"))
+    points = sweep_hnswlib(idx, queries, truth, a)
+    return dict(lib="hnswlib", build_s=build, build_cpu_s=build_cpu, rss_mb=rss / 1e6, points=points)
+
+
+def sweep_hnswlib(idx, queries, truth, a):
     points = []
     for ef in EFS:
         idx.set_ef(ef)
@@ -72,7 +79,7 @@ def run_hnswlib(base, queries, truth, a):
         points.append(dict(ef=ef, qps1=q1, qps1_cpu=q1c, qps2=q2, recall=r))
         print(f"{'hnswlib':<22} ef={ef:<4} recall@10={r:.4f}  QPS 1 thread={q1:>8.0f} (per CPU-s {q1c:>6.0f})  "
               f"QPS {a.threads} threads={q2:>8.0f}", flush=True)
-    return dict(lib="hnswlib", build_s=build, build_cpu_s=build_cpu, rss_mb=rss / 1e6, points=points)
+    return points
 
 
 def run_faiss(base, queries, truth, a):
@@ -111,12 +118,22 @@ def main():
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--efc", type=int, default=128)
     p.add_argument("--libs", default="hnswlib,faiss")
+    p.add_argument("--search-only", action="store_true",
+                   help="reload the hnswlib index a previous run saved and only time queries")
     a = p.parse_args()
 
     base = np.fromfile(os.path.join(a.dir, "base.f32"), dtype="<f4").reshape(a.n, a.dim)
     queries = np.fromfile(os.path.join(a.dir, "queries.f32"), dtype="<f4").reshape(a.queries, a.dim)
     truth = np.fromfile(os.path.join(a.dir, "truth.u32"), dtype="<u4").reshape(a.queries, K)
     raw_mb = base.nbytes / 1e6
+
+    if a.search_only:
+        import hnswlib
+
+        idx = hnswlib.Index(space="cosine", dim=a.dim)
+        idx.load_index(os.path.join(a.dir, f"hnswlib-{a.n}.bin"))
+        sweep_hnswlib(idx, queries, truth, a)
+        return
 
     results = []
     for lib in a.libs.split(","):
