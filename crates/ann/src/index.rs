@@ -287,8 +287,9 @@ impl AnnIndex {
     }
 
     /// Like [`AnnIndex::search`] but only keys for which `keep` returns true
-    /// are returned. `keep` runs inside the graph walk, on this thread; it
-    /// must not add to or remove from this index (searching is fine). Nodes
+    /// are returned. `keep` runs inside the graph walk, on this thread,
+    /// under the index's shared lock: it must not call back into this index
+    /// (a queued capacity growth would deadlock it). Nodes
     /// failing it still route the walk, so a very selective filter makes the
     /// search approach a full scan (the planner should scan instead when it
     /// knows so). A panic in `keep` propagates; the index stays usable.
