@@ -16,12 +16,17 @@
 //! a write lock to change `ef` (index-wide state), a reserved key, C++
 //! exceptions, and a checksum before letting it parse a file.
 //!
-//! This engine, measured the same way (`bench/ann/run.sh`, shared two-core
-//! machine, ranges over runs): 1.3-1.4x hnswlib's single-thread QPS per
-//! CPU-second at ef_search 16-128 with the same recall (0.94-1.00), build
-//! in about 0.75x hnswlib's CPU time. See the crate's bench results in the
-//! branch history for the full table.
-//!
+//! This engine, measured the same way (100k x 384, same M and
+//! ef_construction, AVX-512 CPU, shared two-core machine): at equal recall
+//! (0.95 / 0.99 / 0.999 / 1.0 at ef_search 16 / 32 / 64 / 128), best of
+//! three alternating rounds (`bench/ann/alternate.sh`) gives 1.22-1.35x
+//! hnswlib's single-thread queries per CPU-second, 1.14-1.35x wall and
+//! 1.0-1.4x with two query threads; single full runs (`bench/ann/run.sh`)
+//! scatter between 0.9x and 1.4x with the machine's load. Build takes
+//! 0.62-0.74x hnswlib's CPU time. At 1M vectors: 1.30-1.45x per
+//! CPU-second at equal recall (0.958 at ef 64), build 359 vs 493 CPU-s,
+//! load of the 1.7 GB file 2.7 s.
+
 //! # Design
 //!
 //! * **Memory** (module `graph`): vectors in one 32-byte-aligned arena, a
