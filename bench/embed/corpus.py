@@ -7,6 +7,8 @@ few sentences, like a document chunk). Packages are taken in name order, so
 a machine with the same packages gives the same set.
 
     python3 corpus.py OUT.txt [--count 1000]
+
+`--count 0` writes every distinct text there is.
 """
 
 import argparse
@@ -52,6 +54,8 @@ def main():
             if t and t not in seen:
                 seen.add(t)
                 texts.append(t)
+    if args.count == 0:
+        args.count = len(texts)
     if len(texts) < args.count:
         raise SystemExit(f"only {len(texts)} distinct texts in {STATUS}, need {args.count}")
     with open(args.out, "w", encoding="utf-8") as f:

@@ -214,11 +214,37 @@ impl Lane {
                         let _ = tx.send(Err(e.clone()));
                     }
                 }
+                if fails_every_batch(&e) {
+                    // Queued texts would get the same answer: fail them
+                    // now instead of sending requests that can only fail
+                    // (a 10,000-row INSERT with a bad key would otherwise
+                    // go on making hundreds of calls after its statement
+                    // has failed).
+                    let queued = std::mem::take(&mut st.queue);
+                    let mut dropped = 0u64;
+                    for text in queued.into_iter().flatten() {
+                        dropped += 1;
+                        for tx in st.waiters.remove(&text).unwrap_or_default() {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                    }
+                    self.counters.queued.fetch_sub(dropped, Ordering::Relaxed);
+                }
             }
         }
         st.in_flight -= 1;
         self.pump(&mut st);
     }
+}
+
+/// Failures that hold for the lane as a whole (its key, its model), not
+/// for one batch's texts. A lane is rebuilt when a variable changes, so a
+/// corrected key gets a fresh one.
+fn fails_every_batch(e: &EmbedError) -> bool {
+    matches!(
+        e.root(),
+        EmbedError::Unauthorized { .. } | EmbedError::ModelNotFound(_)
+    )
 }
 
 /// TiDB's checks on a vector returned by a provider.
