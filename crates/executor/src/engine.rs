@@ -1,6 +1,7 @@
 //! Process-wide state: storage, the catalog, global variables, the
 //! embedding registry, and the list of live connections.
 
+use crate::ann_store::AnnStores;
 use crate::session::{Session, SessionInfo};
 use crate::sysvars::{self, Scope};
 use crate::vector_store::VectorStores;
@@ -58,6 +59,8 @@ pub struct Engine {
     pub(crate) connections: Mutex<HashMap<u32, ConnectionInfo>>,
     /// In-memory vector columns that vector searches rank by.
     pub(crate) vector_stores: VectorStores,
+    /// The HNSW graphs of vector indexes.
+    pub(crate) ann: Arc<AnnStores>,
 }
 
 impl Engine {
@@ -91,6 +94,8 @@ impl Engine {
                 .sum::<usize>(),
             "engine opened"
         );
+        let ann = Arc::new(AnnStores::new(storage.clone(), config.data_dir.as_deref()));
+        ann.open_all(&catalog);
         Ok(Arc::new(Engine {
             config,
             storage,
@@ -100,6 +105,7 @@ impl Engine {
             registry,
             connections: Mutex::new(HashMap::new()),
             vector_stores: VectorStores::default(),
+            ann,
         }))
     }
 
@@ -126,9 +132,13 @@ impl Engine {
     /// Flushes storage; called on graceful shutdown.
     pub async fn shutdown(&self) -> Result<()> {
         let storage = self.storage.clone();
-        tokio::task::spawn_blocking(move || storage.flush())
-            .await
-            .map_err(Error::internal)??;
+        let ann = self.ann.clone();
+        tokio::task::spawn_blocking(move || {
+            ann.save_all();
+            storage.flush()
+        })
+        .await
+        .map_err(Error::internal)??;
         Ok(())
     }
 
@@ -139,6 +149,7 @@ impl Engine {
     pub(crate) fn set_catalog(&self, c: Catalog) {
         let c = Arc::new(c);
         *self.catalog.write() = c.clone();
+        self.ann.catalog_changed(&c);
         // Columns of dropped or altered tables are no longer reachable.
         self.vector_stores.retain(|t| {
             c.databases.values().any(|d| {
@@ -163,9 +174,15 @@ impl Engine {
 
     /// Commits a transaction (blocking) and brings the in-memory vector
     /// columns up to date before the client hears of it.
-    pub(crate) fn commit(&self, txn: Transaction) -> Result<()> {
+    pub(crate) fn commit(&self, mut txn: Transaction) -> Result<()> {
         let touched = self.vector_stores.touched_rows(&txn);
+        let indexed = self.ann.prepare_commit(&mut txn);
+        // Vector indexes take the commit before anything else changes them.
+        let locks: Vec<_> = indexed.iter().map(|(e, _)| e.lock_writer()).collect();
         txn.commit()?;
+        self.ann.apply_commit(&indexed);
+        drop(locks);
+        self.ann.after_commit(indexed);
         self.vector_stores
             .apply_commit(self.storage.as_ref(), touched);
         Ok(())

@@ -19,6 +19,7 @@
 //! `topk` runs `ORDER BY ... LIMIT n`, vector searches through the
 //! in-memory vector columns of `vector_store`.
 
+mod ann_store;
 mod api;
 mod coerce;
 mod ddl;

@@ -707,9 +707,14 @@ pub fn explain(sess: &mut Session, stmt: &ast::Statement) -> Result<Output> {
             )))
         }
     };
+    let (mut ann_notes, mut ann_warnings) = (Vec::new(), Vec::new());
+    crate::topk::explain_ann(&plan, &mut ann_notes, &mut ann_warnings);
+    for w in ann_warnings {
+        sess.push_warning("Warning", 1105, w);
+    }
     let mut rows = Vec::new();
     let mut counter = 0;
-    explain_node(&plan, 0, &mut rows, &mut counter);
+    explain_node(&plan, 0, &mut rows, &mut counter, &ann_notes);
     let cols = text_cols(&["id", "estRows", "task", "access object", "operator info"]);
     Ok(Output::Rows(ResultSet {
         columns: crate::session::column_infos(&cols),
@@ -717,7 +722,14 @@ pub fn explain(sess: &mut Session, stmt: &ast::Statement) -> Result<Output> {
     }))
 }
 
-fn explain_node(p: &Plan, depth: usize, rows: &mut Vec<Row>, n: &mut usize) {
+/// `ann_notes`: the `annIndex:...` note of each table scan a vector index serves.
+fn explain_node(
+    p: &Plan,
+    depth: usize,
+    rows: &mut Vec<Row>,
+    n: &mut usize,
+    ann_notes: &[(u64, String)],
+) {
     *n += 1;
     let prefix = if depth == 0 {
         String::new()
@@ -733,12 +745,18 @@ fn explain_node(p: &Plan, depth: usize, rows: &mut Vec<Row>, n: &mut usize) {
             format!("rows:{}", rows.len()),
         ),
         Plan::Scan { table, access, .. } => match access {
-            Access::Full => (
-                "TableFullScan",
-                "cop[tikv]",
-                format!("table:{}", table.name),
-                "keep order:false".into(),
-            ),
+            Access::Full => {
+                let mut info = "keep order:false".to_string();
+                if let Some((_, note)) = ann_notes.iter().find(|(id, _)| *id == table.id) {
+                    info = format!("{info}, {note}");
+                }
+                (
+                    "TableFullScan",
+                    "cop[tikv]",
+                    format!("table:{}", table.name),
+                    info,
+                )
+            }
             Access::PrimaryKey(k) if k.len() == 1 => (
                 "Point_Get",
                 "root",
@@ -802,7 +820,7 @@ fn explain_node(p: &Plan, depth: usize, rows: &mut Vec<Row>, n: &mut usize) {
             .to_lowercase(),
         ),
         Plan::Union { .. } => ("Union", "root", String::new(), String::new()),
-        Plan::Rename { input, .. } => return explain_node(input, depth, rows, n),
+        Plan::Rename { input, .. } => return explain_node(input, depth, rows, n, ann_notes),
     };
     rows.push(vec![
         s(format!("{prefix}{name}_{n}")),
@@ -827,9 +845,9 @@ fn explain_node(p: &Plan, depth: usize, rows: &mut Vec<Row>, n: &mut usize) {
     for i in inputs {
         match (p, i) {
             (Plan::Limit { .. }, Plan::Sort { input, .. }) => {
-                explain_node(input, depth + 1, rows, n)
+                explain_node(input, depth + 1, rows, n, ann_notes)
             }
-            _ => explain_node(i, depth + 1, rows, n),
+            _ => explain_node(i, depth + 1, rows, n, ann_notes),
         }
     }
 }
@@ -1107,6 +1125,18 @@ pub fn system_rows(exec: &Exec, table: SystemTable) -> Result<Vec<Row>> {
                         .map(|i| i as i64 + 1)
                         .unwrap_or(0);
                     let rows_total = count_rows(exec, t)?;
+                    // Vector indexes report how far their graph has got
+                    // (a build, or a load after restart, runs behind).
+                    let indexed = match idx.kind {
+                        IndexKind::Vector { .. } => exec
+                            .st
+                            .engine
+                            .ann
+                            .indexed_rows((t.id, idx.id))
+                            .unwrap_or(0)
+                            .min(rows_total),
+                        _ => rows_total,
+                    };
                     rows.push(vec![
                         s(t.db.clone()),
                         s(t.name.clone()),
@@ -1116,8 +1146,8 @@ pub fn system_rows(exec: &Exec, table: SystemTable) -> Result<Vec<Row>> {
                         Value::Int(col_id),
                         Value::Int(idx.id as i64),
                         s(kind),
-                        Value::UInt(rows_total),
-                        Value::UInt(0),
+                        Value::UInt(indexed),
+                        Value::UInt(rows_total - indexed),
                         Value::UInt(0),
                         Value::UInt(0),
                         Value::Null,

@@ -20,16 +20,16 @@
 //! Both paths order exactly as the generic sort does: NULL distances first,
 //! then ascending distance, ties in row-key (scan) order.
 
-use crate::eval::{to_vector, vector_metric};
+use crate::eval::{to_vector, vector_metric, EvalContext};
 use crate::exec::{Exec, Row, SortRow};
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tiembed_sql::bind::{is_constant, transform};
 use tiembed_sql::plan::{Access, Plan, SortKey};
-use tiembed_sql::Expr;
+use tiembed_sql::{Expr, Func};
 use tiembed_storage::table as tbl;
-use tiembed_types::{Error, Result, TableDef, Value};
+use tiembed_types::{Error, IndexDef, IndexKind, Result, TableDef, Value, VectorMetric};
 use tiembed_vector::{top_k_scan, Metric};
 
 /// First round's candidates beyond what the LIMIT needs: room for a
@@ -103,6 +103,7 @@ struct DistanceKey {
 
 /// A row in the running for the top n: `row` is present for rows of the
 /// transaction's own writes, fetched later for committed ones.
+#[derive(Clone)]
 struct Candidate {
     distance: Option<f64>,
     key: Vec<u8>,
@@ -122,7 +123,20 @@ impl Exec<'_, '_> {
         if n == 0 {
             return Ok(Vec::new());
         }
+        let index = match ann_choice(&pipeline, keys) {
+            Some(Ok(index)) => Some(index),
+            Some(Err(why)) => {
+                self.warn(1105, why);
+                None
+            }
+            None => None,
+        };
         if let Some(key) = self.distance_key(&pipeline, keys)? {
+            if let Some(index) = index {
+                if let Some(rows) = self.indexed_nearest(&pipeline, &key, index, n)? {
+                    return Ok(rows);
+                }
+            }
             if let Some(rows) = self.nearest(&pipeline, &key, n)? {
                 return Ok(rows);
             }
@@ -209,20 +223,7 @@ impl Exec<'_, '_> {
         else {
             return Ok(None);
         };
-        // The transaction's own writes hide the committed rows they replace.
-        let own = tbl::buffered_rows(&self.st.txn.borrow(), p.table)?;
-        let hidden: HashSet<&[u8]> = own.iter().map(|(k, _)| k.as_slice()).collect();
-        let mut own_candidates = Vec::new();
-        for (k, row) in &own {
-            if let Some(row) = row {
-                let row = crate::exec::pad_row(p.table, row.clone());
-                own_candidates.push(Candidate {
-                    distance: distance_value(self.eval(&key.expr, &row)?)?,
-                    key: k.clone(),
-                    row: Some(row),
-                });
-            }
-        }
+        let (hidden, own_candidates) = self.own_rows(p, key)?;
         let mut fetch = n.saturating_add(hidden.len()).max(MIN_CANDIDATES);
         loop {
             let (mut candidates, complete_below, total) = {
@@ -241,18 +242,14 @@ impl Exec<'_, '_> {
                     .iter()
                     .map(|k| (None, k))
                     .chain(ranked.iter().map(|(d, slot)| (*d, col.key(*slot))))
-                    .filter(|(_, k)| !hidden.contains(k.as_slice()))
+                    .filter(|(_, k)| !hidden.contains(*k))
                     .map(|(distance, k)| Candidate {
                         distance,
                         key: k.clone(),
                         row: None,
                     })
                     .collect();
-                c.extend(own_candidates.iter().map(|o| Candidate {
-                    distance: o.distance,
-                    key: o.key.clone(),
-                    row: o.row.clone(),
-                }));
+                c.extend(own_candidates.iter().cloned());
                 (c, complete_below, col.len())
             };
             candidates.sort_by(|a, b| {
@@ -287,6 +284,235 @@ impl Exec<'_, '_> {
                 return Ok(None); // a selective filter: scanning is cheaper
             }
         }
+    }
+    /// The rows the statement's transaction wrote to the table: their keys
+    /// (they hide the committed versions) and the live ones as candidates.
+    fn own_rows(
+        &self,
+        p: &Pipeline,
+        key: &DistanceKey,
+    ) -> Result<(HashSet<Vec<u8>>, Vec<Candidate>)> {
+        let own = tbl::buffered_rows(&self.st.txn.borrow(), p.table)?;
+        let mut candidates = Vec::new();
+        for (k, row) in &own {
+            if let Some(row) = row {
+                let row = crate::exec::pad_row(p.table, row.clone());
+                candidates.push(Candidate {
+                    distance: distance_value(self.eval(&key.expr, &row)?)?,
+                    key: k.clone(),
+                    row: Some(row),
+                });
+            }
+        }
+        Ok((own.into_iter().map(|(k, _)| k).collect(), candidates))
+    }
+
+    /// The top `n` through the table's HNSW index: the graph proposes
+    /// candidates, their rows are fetched, ranked by their exact distance
+    /// and filtered. Too few pass the filter: ask the graph for four times
+    /// as many, until that would be half the table (`None`: rank exactly).
+    fn indexed_nearest(
+        &self,
+        p: &Pipeline,
+        key: &DistanceKey,
+        index: &IndexDef,
+        n: usize,
+    ) -> Result<Option<Vec<Row>>> {
+        let session_ef = self
+            .st
+            .info
+            .vars
+            .get("tiembed_hnsw_ef_search")
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|ef| *ef > 0);
+        let IndexKind::Vector { metric, .. } = index.kind else {
+            return Ok(None);
+        };
+        let ready = match self
+            .st
+            .engine
+            .ann
+            .for_query(p.table, key.column, metric, session_ef)
+        {
+            Some(Ok(ready)) => ready,
+            Some(Err(name)) => {
+                self.warn(
+                    1105,
+                    format!("ANN index not used: vector index {name} is still being built, rows are ranked exactly"),
+                );
+                return Ok(None);
+            }
+            None => return Ok(None),
+        };
+        if ready.graph.dim() != key.query.len() {
+            return Ok(None); // the generic path raises TiDB's error
+        }
+        let (hidden, own_candidates) = self.own_rows(p, key)?;
+        let mut fetch = n.saturating_add(hidden.len());
+        loop {
+            let found = ready
+                .graph
+                .search(&key.query, fetch, ready.ef_search.max(fetch))
+                .map_err(|e| Error::other(format!("vector index: {e}")))?;
+            let exhausted = found.len() < fetch;
+            let keys = ready.keys_of(found.iter().map(|(label, _)| *label));
+            let mut candidates = own_candidates.clone();
+            for k in ready.nulls.iter().chain(&keys) {
+                if hidden.contains(k) {
+                    continue;
+                }
+                // Gone: deleted by a commit since the search.
+                if let Some(row) = tbl::get_row(&self.st.txn.borrow(), p.table, k)? {
+                    let row = crate::exec::pad_row(p.table, row);
+                    candidates.push(Candidate {
+                        distance: distance_value(self.eval(&key.expr, &row)?)?,
+                        key: k.clone(),
+                        row: Some(row),
+                    });
+                }
+            }
+            candidates.sort_by(|a, b| {
+                compare_distance(a.distance, b.distance).then_with(|| a.key.cmp(&b.key))
+            });
+            let mut out = Vec::with_capacity(n);
+            for c in candidates {
+                if let Some(row) = self.through(&p.stages, c.row.expect("fetched"))? {
+                    out.push(row);
+                    if out.len() == n {
+                        return Ok(Some(out));
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(Some(out));
+            }
+            fetch = fetch.saturating_mul(4);
+            if fetch > ready.rows / 2 {
+                self.warn(
+                    1105,
+                    format!("ANN index not used: the filter keeps few rows, so {} ranked all rows exactly", ready.entry.name),
+                );
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// Whether a `Sort` of `keys` over `p` can use a vector index: `None` if no
+/// vector index is involved, `Err` with TiDB's warning when one could
+/// have been but the query's shape rules it out.
+fn ann_choice<'p>(
+    p: &Pipeline<'p>,
+    keys: &[SortKey],
+) -> Option<std::result::Result<&'p IndexDef, String>> {
+    let [key] = keys else { return None };
+    let Expr::Call { func, args } = p.over_base(&key.expr) else {
+        return None;
+    };
+    vector_metric(func)?;
+    let column = match (&args[0], &args[1]) {
+        (Expr::Column(c), q) | (q, Expr::Column(c)) if is_constant(q) => *c,
+        _ => return None,
+    };
+    let name = &p.table.columns.get(column)?.name;
+    let on_column: Vec<(&IndexDef, VectorMetric)> = p
+        .table
+        .indexes
+        .iter()
+        .filter_map(|i| match i.kind {
+            IndexKind::Vector { metric, .. } if i.columns[0].eq_ignore_ascii_case(name) => {
+                Some((i, metric))
+            }
+            _ => None,
+        })
+        .collect();
+    let (_, first) = on_column.first()?;
+    let Some((index, metric)) = on_column
+        .iter()
+        .find(|(_, m)| m.function_name() == func.name())
+    else {
+        return Some(Err(format!(
+            "ANN index not used: not ordering by {} distance",
+            first.explain_name()
+        )));
+    };
+    if key.desc {
+        return Some(Err(format!(
+            "ANN index not used: index can be used only when ordering by {}() in ASC order",
+            metric.function_name().to_ascii_lowercase()
+        )));
+    }
+    if !matches!(p.access, Access::Full) {
+        return None;
+    }
+    Some(Ok(index))
+}
+
+/// For EXPLAIN: the `annIndex:...` note of each table scan a vector index
+/// serves (by table id), and the warnings of those it cannot.
+pub(crate) fn explain_ann(plan: &Plan, notes: &mut Vec<(u64, String)>, warnings: &mut Vec<String>) {
+    if let Plan::Limit {
+        input,
+        limit: Some(limit),
+        offset,
+    } = plan
+    {
+        if let Plan::Sort { input: inner, keys } = input.as_ref() {
+            if let Some(p) = Pipeline::of(inner) {
+                match ann_choice(&p, keys) {
+                    Some(Ok(index)) => {
+                        if let IndexKind::Vector { metric, .. } = index.kind {
+                            let query = match p.over_base(&keys[0].expr) {
+                                Expr::Call { args, .. } => args
+                                    .iter()
+                                    .find(|a| !matches!(a, Expr::Column(_)))
+                                    .map(describe_query)
+                                    .unwrap_or_default(),
+                                _ => String::new(),
+                            };
+                            notes.push((
+                                p.table.id,
+                                format!(
+                                    "annIndex:{}({}.{}.{}..{query}, limit:{})",
+                                    metric.explain_name(),
+                                    p.table.db,
+                                    p.table.name,
+                                    index.columns[0],
+                                    limit + offset
+                                ),
+                            ));
+                        }
+                    }
+                    Some(Err(why)) => warnings.push(why),
+                    None => {}
+                }
+            }
+        }
+    }
+    for child in plan.inputs() {
+        explain_ann(child, notes, warnings);
+    }
+}
+
+/// The query vector as EXPLAIN shows it: the literal, or the text a
+/// `VEC_EMBED_*` embeds.
+fn describe_query(e: &Expr) -> String {
+    const MAX: usize = 64;
+    let text = match e {
+        Expr::Literal(Value::Str(s)) => s.clone(),
+        Expr::Literal(v @ Value::Vector(_)) => v.to_text().unwrap_or_default(),
+        Expr::Call {
+            func: Func::EmbedText,
+            args,
+        } => match args.get(1) {
+            Some(Expr::Literal(Value::Str(s))) => format!("EMBED_TEXT('{s}')"),
+            _ => "EMBED_TEXT(...)".into(),
+        },
+        _ => "?".into(),
+    };
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 

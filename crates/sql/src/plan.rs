@@ -269,6 +269,23 @@ impl Plan {
     }
 
     /// The node's direct inputs.
+    pub fn inputs(&self) -> Vec<&Plan> {
+        match self {
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. }
+            | Plan::Window { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::Distinct { input, .. }
+            | Plan::Rename { input, .. } => vec![input.as_ref()],
+            Plan::Join { left, right, .. } => vec![left.as_ref(), right.as_ref()],
+            Plan::Union { inputs, .. } => inputs.iter().collect(),
+            Plan::Dual | Plan::Values { .. } | Plan::Scan { .. } | Plan::System { .. } => vec![],
+        }
+    }
+
+    /// The node's direct inputs, mutable.
     pub fn inputs_mut(&mut self) -> Vec<&mut Plan> {
         match self {
             Plan::Filter { input, .. }
