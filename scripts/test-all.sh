@@ -196,7 +196,9 @@ if [ "$skip_clients" = 0 ]; then
             banner "Python client suites (pytest tests/python)"
             if [ -x "$PY" ]; then
                 junit="$WORK/pytest.xml"
-                timeout --signal=TERM 20m "$PY" -m pytest "$ROOT/tests/python" -p no:cacheprovider \
+                # TIEMBED_BIN: test_vector_index.py starts servers of its own
+                # from it (kill -9 and damaged index files, then restart).
+                TIEMBED_BIN="$BIN" timeout --signal=TERM 20m "$PY" -m pytest "$ROOT/tests/python" -p no:cacheprovider \
                     -q -rfEs --junitxml="$junit"
                 py_rc=$?
                 read -r pp pf ps < <("$PY" - "$junit" <<'PY'

@@ -348,11 +348,15 @@ impl Exec<'_, '_> {
             return Ok(None); // the generic path raises TiDB's error
         }
         let (hidden, own_candidates) = self.own_rows(p, key)?;
+        let filtered = p.stages.iter().any(|s| matches!(s, Stage::Filter(_)));
         let mut fetch = n.saturating_add(hidden.len());
         loop {
+            // A filter takes its answer from deeper in the ranking, where
+            // a beam just `fetch` wide misses more: widen it.
+            let ef = ready.ef_search.max(fetch) * if filtered { 2 } else { 1 };
             let found = ready
                 .graph
-                .search(&key.query, fetch, ready.ef_search.max(fetch))
+                .search(&key.query, fetch, ef)
                 .map_err(|e| Error::other(format!("vector index: {e}")))?;
             let exhausted = found.len() < fetch;
             let keys = ready.keys_of(found.iter().map(|(label, _)| *label));
