@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// TiDB's limit on vector dimensions.
@@ -52,8 +53,9 @@ pub(crate) struct Lane {
 
 #[derive(Default)]
 struct State {
-    /// Texts not yet sent, one queue per call, in arrival order.
-    queue: VecDeque<VecDeque<String>>,
+    /// Texts not yet sent, one queue per call (with the call's deadline),
+    /// in arrival order.
+    queue: VecDeque<(VecDeque<String>, Instant)>,
     waiters: HashMap<String, Vec<oneshot::Sender<Shared>>>,
     in_flight: usize,
 }
@@ -61,20 +63,24 @@ struct State {
 impl State {
     /// Up to `max` queued texts, taking one per call in turn; the turn
     /// carries over to the next batch.
-    fn next_batch(&mut self, max: usize) -> Vec<String> {
+    /// The batch's retries may go on until the latest deadline of the
+    /// calls it serves (each call stops waiting at its own).
+    fn next_batch(&mut self, max: usize) -> (Vec<String>, Option<Instant>) {
         let mut batch = Vec::new();
+        let mut deadline: Option<Instant> = None;
         while batch.len() < max {
-            let Some(mut call) = self.queue.pop_front() else {
+            let Some((mut call, call_deadline)) = self.queue.pop_front() else {
                 break;
             };
             if let Some(text) = call.pop_front() {
                 batch.push(text);
+                deadline = Some(deadline.map_or(call_deadline, |d| d.max(call_deadline)));
             }
             if !call.is_empty() {
-                self.queue.push_back(call);
+                self.queue.push_back((call, call_deadline));
             }
         }
-        batch
+        (batch, deadline)
     }
 }
 
@@ -110,9 +116,11 @@ impl Lane {
     }
 
     /// One vector per text of `texts`, which the caller has deduplicated.
+    /// Remote retries for these texts stop at `deadline`.
     pub async fn embed(
         self: &Arc<Self>,
         texts: &[String],
+        deadline: Instant,
     ) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
         let mut slots = Vec::with_capacity(texts.len());
         {
@@ -140,7 +148,7 @@ impl Lane {
                 self.counters
                     .queued
                     .fetch_add(mine.len() as u64, Ordering::Relaxed);
-                st.queue.push_back(mine);
+                st.queue.push_back((mine, deadline));
             }
             self.pump(&mut st);
         }
@@ -160,17 +168,18 @@ impl Lane {
     fn pump(self: &Arc<Self>, st: &mut State) {
         let max_batch = self.embedder.max_batch().max(1);
         while st.in_flight < self.embedder.max_concurrency().max(1) && !st.queue.is_empty() {
-            let batch = st.next_batch(max_batch);
+            let (batch, deadline) = st.next_batch(max_batch);
             self.counters
                 .queued
                 .fetch_sub(batch.len() as u64, Ordering::Relaxed);
             st.in_flight += 1;
             let lane = self.clone();
-            tokio::spawn(async move { lane.run(batch).await });
+            let deadline = deadline.unwrap_or_else(Instant::now);
+            tokio::spawn(async move { lane.run(batch, deadline).await });
         }
     }
 
-    async fn run(self: Arc<Self>, batch: Vec<String>) {
+    async fn run(self: Arc<Self>, batch: Vec<String>, deadline: Instant) {
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
         self.counters
             .texts_sent
@@ -179,7 +188,9 @@ impl Lane {
         // own task and turn a panic into an error.
         let embedder = self.embedder.clone();
         let sent = batch.clone();
-        let result = match tokio::spawn(async move { embedder.embed(&sent).await }).await {
+        let call = async move { embedder.embed(&sent).await };
+        let call = crate::providers::http::BATCH_DEADLINE.scope(deadline.into(), call);
+        let result = match tokio::spawn(call).await {
             Ok(r) => r,
             Err(e) => Err(EmbedError::Provider(format!("embedding failed: {e}"))),
         };
@@ -222,7 +233,7 @@ impl Lane {
                     // has failed).
                     let queued = std::mem::take(&mut st.queue);
                     let mut dropped = 0u64;
-                    for text in queued.into_iter().flatten() {
+                    for text in queued.into_iter().flat_map(|(call, _)| call) {
                         dropped += 1;
                         for tx in st.waiters.remove(&text).unwrap_or_default() {
                             let _ = tx.send(Err(e.clone()));
@@ -356,7 +367,7 @@ mod tests {
         texts: Vec<String>,
     ) -> tokio::task::JoinHandle<Result<Vec<Arc<Vec<f32>>>, EmbedError>> {
         let l = l.clone();
-        tokio::spawn(async move { l.embed(&texts).await })
+        tokio::spawn(async move { l.embed(&texts, far()).await })
     }
 
     /// Lets spawned tasks run until `cond` holds; panics if it never does.
@@ -373,7 +384,7 @@ mod tests {
     #[tokio::test]
     async fn a_lone_call_is_split_by_max_batch() {
         let p = Probe::new(true, 4, 1);
-        let out = lane(&p).embed(&texts("t", 10)).await.unwrap();
+        let out = lane(&p).embed(&texts("t", 10), far()).await.unwrap();
         assert_eq!(out.len(), 10);
         assert_eq!(*out[9], vec![2.0]);
         assert_eq!(p.sizes(), vec![4, 4, 2]);
@@ -462,16 +473,30 @@ mod tests {
 
     #[test]
     fn batches_take_one_text_per_call_in_turn() {
+        let t0 = Instant::now();
+        let (a, b, c) = (t0, t0 + Duration::from_secs(3), t0 + Duration::from_secs(1));
         let mut st = State::default();
-        st.queue
-            .push_back(["a1", "a2", "a3"].iter().map(|s| s.to_string()).collect());
-        st.queue
-            .push_back(["b1"].iter().map(|s| s.to_string()).collect());
-        st.queue
-            .push_back(["c1", "c2"].iter().map(|s| s.to_string()).collect());
-        assert_eq!(st.next_batch(4), vec!["a1", "b1", "c1", "a2"]);
-        assert_eq!(st.next_batch(4), vec!["c2", "a3"]);
+        for (texts, deadline) in [
+            (&["a1", "a2", "a3"][..], a),
+            (&["b1"], b),
+            (&["c1", "c2"], c),
+        ] {
+            let call = texts.iter().map(|s| s.to_string()).collect();
+            st.queue.push_back((call, deadline));
+        }
+        // A batch may retry until the latest deadline among its calls.
+        let (batch, deadline) = st.next_batch(4);
+        assert_eq!(
+            (batch, deadline),
+            (strings(&["a1", "b1", "c1", "a2"]), Some(b))
+        );
+        let (batch, deadline) = st.next_batch(4);
+        assert_eq!((batch, deadline), (strings(&["c2", "a3"]), Some(c)));
         assert!(st.queue.is_empty());
+    }
+
+    fn strings(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
     }
 
     #[tokio::test]
@@ -495,7 +520,9 @@ mod tests {
             p.batches.lock().concat(),
             vec!["same".to_string(), "other".to_string()]
         );
-        l.embed(&["same".into(), "other".into()]).await.unwrap();
+        l.embed(&["same".into(), "other".into()], far())
+            .await
+            .unwrap();
         assert_eq!(p.sizes().iter().sum::<usize>(), 2);
         assert_eq!(l.counters.cache_hits.load(Ordering::SeqCst), 2);
     }
@@ -517,16 +544,16 @@ mod tests {
         assert_eq!(e1, EmbedError::Provider("probe failure".into()));
         assert_eq!(e1, e2);
         assert_eq!(p.sizes().len(), 1);
-        assert!(l.embed(&["fail-1".into()]).await.is_err());
+        assert!(l.embed(&["fail-1".into()], far()).await.is_err());
         assert_eq!(p.sizes().len(), 2);
         // The lane keeps working after failures.
-        assert!(l.embed(&["fine".into()]).await.is_ok());
+        assert!(l.embed(&["fine".into()], far()).await.is_ok());
     }
 
     #[tokio::test]
     async fn invalid_vectors_are_refused() {
         let p = Probe::new(true, 10, 1);
-        let err = lane(&p).embed(&["nan".into()]).await.unwrap_err();
+        let err = lane(&p).embed(&["nan".into()], far()).await.unwrap_err();
         assert_eq!(err.to_string(), "NaN not allowed in vector");
         assert_eq!(
             validate(&[f32::INFINITY]).unwrap_err().to_string(),
@@ -536,5 +563,9 @@ mod tests {
             validate(&vec![0.0; 16384]).unwrap_err().to_string(),
             "vector cannot have more than 16383 dimensions"
         );
+    }
+
+    fn far() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(60)
     }
 }

@@ -61,6 +61,10 @@ pub enum EmbedError {
         attempts: u32,
         deadline: Duration,
     },
+    /// The statement's embeddings were not all ready by its deadline
+    /// (retries of one or more batches, or a queue behind other statements).
+    #[error("embedding did not finish within the statement deadline of {}", secs(*.0))]
+    StatementDeadline(Duration),
     /// Every allowed attempt failed; `last` is the final attempt's error.
     #[error("{last} (gave up after {})", plural(*.attempts, "attempt"))]
     RetriesExhausted {

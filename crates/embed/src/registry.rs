@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 /// Where a model runs.
@@ -47,7 +47,8 @@ pub struct RegistryConfig {
     /// Per-model routing overrides, keyed by the full `provider/model` string.
     pub routes: Vec<(String, Route)>,
     pub request_timeout: Duration,
-    /// Retries of one batch stop at this deadline.
+    /// A statement waits this long for all its embeddings, retries of
+    /// its batches included; a batch's retries also stop after it.
     pub statement_deadline: Duration,
     /// Attempts per batch (the first included) before giving up.
     pub max_attempts: u32,
@@ -202,6 +203,20 @@ impl Registry {
         options: Option<&Options>,
         texts: &[String],
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let deadline = Instant::now() + self.config.statement_deadline;
+        self.embed_until(model, options, texts, deadline).await
+    }
+
+    /// [`Registry::embed`] that fails with
+    /// [`EmbedError::StatementDeadline`] once `deadline` passes: a
+    /// statement's calls share the deadline set when it started.
+    pub async fn embed_until(
+        &self,
+        model: &str,
+        options: Option<&Options>,
+        texts: &[String],
+        deadline: Instant,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -219,23 +234,31 @@ impl Registry {
                 })
             })
             .collect();
-        let vectors = lane.embed(&unique).await?;
+        // The batches give up at the deadline with their own error (a 429,
+        // a timeout); the grace lets that error, not this one, reach the
+        // client. This one is for texts still queued behind other calls.
+        let backstop = deadline + Duration::from_millis(200);
+        let vectors = tokio::time::timeout_at(backstop.into(), lane.embed(&unique, deadline))
+            .await
+            .map_err(|_| EmbedError::StatementDeadline(self.config.statement_deadline))??;
         Ok(index
             .into_iter()
             .map(|i| vectors[i].as_ref().clone())
             .collect())
     }
 
-    /// [`Registry::embed`] with EMBED_TEXT's options as SQL gives them:
+    /// [`Registry::embed_until`] with EMBED_TEXT's options as SQL gives them:
     /// NULL or `''` for none, else a JSON object.
     pub async fn embed_sql(
         &self,
         model: &str,
         options: Option<&str>,
         texts: &[String],
+        deadline: Instant,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let options = options::parse(options)?;
-        self.embed(model, options.as_ref(), texts).await
+        self.embed_until(model, options.as_ref(), texts, deadline)
+            .await
     }
 
     /// Where `model` would run now: `Some(dir)` for in-process weights,

@@ -483,3 +483,36 @@ async fn openai_errors() {
     );
     assert_eq!(s.stub.request_count(), n);
 }
+
+#[tokio::test]
+async fn the_deadline_covers_the_whole_statement_not_each_batch() {
+    // Four one-text batches, one at a time, each answering in 0.8 s: every
+    // batch is well within 1.5 s, the statement is not. The batch running
+    // when the deadline passes is cut off and says why.
+    let s = setup(StubConfig::new(), |c| {
+        c.batch_size = 1;
+        c.remote_concurrency = 1;
+        c.statement_deadline = Duration::from_millis(1500);
+    })
+    .await;
+    for _ in 0..4 {
+        s.stub.push(Script::Slow(Duration::from_millis(800)));
+    }
+    let started = Instant::now();
+    let err = s
+        .registry
+        .embed(HF, None, &texts(&["a", "b", "c", "d"]))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(err, EmbedError::DeadlineExceeded { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("embedding deadline of 1.500s exceeded)"),
+        "{err}"
+    );
+    assert!(took < Duration::from_millis(2200), "{took:?}");
+}

@@ -138,7 +138,7 @@ async fn model_string_errors() {
         "unknown embedding provider 'nvidia', available providers: cohere, gemini, huggingface, jina_ai, mock, nvidia_nim, openai, tidbcloud_free"
     );
     assert_eq!(
-        r.embed_sql("mock/json", Some("[1]"), &texts(&["[1]"]))
+        r.embed_sql("mock/json", Some("[1]"), &texts(&["[1]"]), soon())
             .await
             .unwrap_err()
             .to_string(),
@@ -209,6 +209,7 @@ async fn mock_json_and_hash() {
             "mock/json",
             Some(r#"{"plus": 0.1, "plus@search": 0.2}"#),
             &texts(&["[1, 2]"]),
+            soon(),
         )
         .await
         .unwrap();
@@ -271,4 +272,9 @@ fn the_stub_runs_outside_a_runtime_too() {
         .block_on(r.embed("huggingface/m/x", None, &texts(&["hello"])))
         .unwrap();
     assert_eq!(v, vec![Stub::vector("hello", 3)]);
+}
+
+/// A statement deadline no test here reaches.
+fn soon() -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(60)
 }

@@ -79,7 +79,7 @@ fn fill_embeddings(
             }
         }
         let options = options.as_deref().filter(|o| !o.trim().is_empty());
-        let vectors = crate::embedding::embed_texts(st.engine, model, options, &texts)?;
+        let vectors = crate::embedding::embed_texts(st, model, options, &texts)?;
         for (ri, v) in targets.into_iter().zip(vectors) {
             if let DataType::Vector(Some(d)) = col.data_type {
                 tiembed_vector::codec::check_fits(&v, Some(d as usize)).map_err(Error::from)?;

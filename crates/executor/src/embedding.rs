@@ -4,8 +4,6 @@
 //! vector literal once per statement.
 
 use crate::exec::{Exec, StmtState};
-use crate::Engine;
-use std::sync::Arc;
 use tiembed_sql::bind::{is_constant, transform, visit};
 use tiembed_sql::plan::Plan;
 use tiembed_sql::{Expr, Func};
@@ -14,7 +12,7 @@ use tiembed_types::{Error, Result, Value};
 /// Embeds `texts` with one registry call (the registry batches, dedups and
 /// caches). Runs inside `block_in_place`, so blocking on the future is fine.
 pub fn embed_texts(
-    engine: &Arc<Engine>,
+    st: &StmtState,
     model: &str,
     options: Option<&str>,
     texts: &[String],
@@ -24,9 +22,9 @@ pub fn embed_texts(
     }
     let handle = tokio::runtime::Handle::try_current()
         .map_err(|_| Error::internal("embedding needs a tokio runtime"))?;
-    let registry = engine.registry.clone();
+    let registry = st.engine.registry.clone();
     let vectors = handle
-        .block_on(registry.embed_sql(model, options, texts))
+        .block_on(registry.embed_sql(model, options, texts, st.embed_deadline))
         .map_err(|e| Error::other(e.to_string()))?;
     if vectors.len() != texts.len() {
         return Err(Error::other(format!(
@@ -67,7 +65,7 @@ pub fn fold_constant_embeddings(st: &StmtState, plan: &mut Plan) -> Result<()> {
         }
     }
     for ((model, options), texts) in groups {
-        let vectors = embed_texts(st.engine, &model, options.as_deref(), &texts)?;
+        let vectors = embed_texts(st, &model, options.as_deref(), &texts)?;
         for (t, v) in texts.into_iter().zip(vectors) {
             results.push(((model.clone(), options.clone(), t), Value::vector(v)));
         }

@@ -31,6 +31,8 @@ pub struct StmtState<'a> {
     pub subqueries: &'a [SubqueryPlan],
     pub now: NaiveDateTime,
     pub warnings: RefCell<Vec<(u16, String)>>,
+    /// When the statement's embeddings must be ready (all its calls share it).
+    pub embed_deadline: std::time::Instant,
     /// Results of uncorrelated subqueries, computed once.
     subquery_cache: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
     /// `IN (subquery)` sets of uncorrelated subqueries.
@@ -55,6 +57,7 @@ impl<'a> StmtState<'a> {
             subqueries,
             now: chrono::Utc::now().naive_utc(),
             warnings: RefCell::new(Vec::new()),
+            embed_deadline: std::time::Instant::now() + engine.registry.config().statement_deadline,
             subquery_cache: RefCell::new(HashMap::new()),
             in_sets: RefCell::new(HashMap::new()),
         }
@@ -1070,7 +1073,7 @@ impl EvalContext for Exec<'_, '_> {
     }
 
     fn embed(&self, model: &str, text: &str, options: Option<&str>) -> Result<Value> {
-        let v = crate::embedding::embed_texts(self.st.engine, model, options, &[text.to_string()])?;
+        let v = crate::embedding::embed_texts(self.st, model, options, &[text.to_string()])?;
         Ok(v.into_iter()
             .next()
             .map(Value::vector)

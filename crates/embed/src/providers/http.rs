@@ -44,6 +44,13 @@ pub(crate) enum Attempt<T> {
     },
 }
 
+tokio::task_local! {
+    /// When the statements a batch serves stop waiting for it (set by the
+    /// batcher around the provider call); without it, `policy.deadline`
+    /// from the first attempt.
+    pub(crate) static BATCH_DEADLINE: Instant;
+}
+
 /// Runs `attempt` until it is done, attempts run out, or the next try
 /// could not finish before the deadline. Each attempt is given the time it
 /// may take (the request timeout, clipped to what is left of the deadline)
@@ -57,7 +64,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T>>,
 {
-    let deadline = Instant::now() + policy.deadline;
+    let deadline = BATCH_DEADLINE
+        .try_with(|d| *d)
+        .unwrap_or_else(|_| Instant::now() + policy.deadline);
     let mut attempts = 0u32;
     loop {
         attempts += 1;
