@@ -4,7 +4,9 @@
 # ef_construction, same thread count. Prints build time, recall@10 against
 # exact search and QPS (1 query thread and N) at ef_search 16/32/64/128, the
 # ratio tiembed/hnswlib, then the time to load / mmap-view the saved index.
-# Not a test: CI does not run it.
+# Not a test: CI does not run it. bench/ann/server.py measures the same
+# vectors end to end through the server (INSERT, ALTER ... ADD VECTOR INDEX,
+# SQL top-10 at each ef against the exact scan, restart); see its header.
 #
 #   bench/ann/run.sh [N ...]          default: 100000
 #

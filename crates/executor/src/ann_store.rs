@@ -35,7 +35,7 @@
 
 use crate::exec::pad_row;
 use parking_lot::{Mutex, RwLock};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -138,13 +138,24 @@ pub struct ReadyIndex {
     pub entry: Arc<AnnEntry>,
     pub graph: Arc<AnnIndex>,
     pub ef_search: usize,
-    /// Rows with a NULL distance.
-    pub nulls: Vec<RowKey>,
-    /// Rows in the graph plus `nulls`.
+    /// Rows in the graph plus those with a NULL distance.
     pub rows: usize,
 }
 
 impl ReadyIndex {
+    /// The first `limit` rows (in key order) with a NULL distance, leaving
+    /// out `hidden`; they rank before every row of the graph.
+    pub fn nulls(&self, hidden: &HashSet<RowKey>, limit: usize) -> Vec<RowKey> {
+        let state = self.entry.state.read();
+        state
+            .nulls
+            .iter()
+            .filter(|k| !hidden.contains(*k))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
     /// The row keys of graph labels (labels of rows deleted since are skipped).
     pub fn keys_of(&self, labels: impl Iterator<Item = u64>) -> Vec<RowKey> {
         let state = self.entry.state.read();
@@ -290,7 +301,6 @@ impl AnnStores {
         Some(Ok(ReadyIndex {
             graph: state.graph.clone(),
             ef_search: session_ef.unwrap_or(entry.params.ef_search as usize),
-            nulls: state.nulls.iter().cloned().collect(),
             rows: state.labels.by_key.len() + state.nulls.len(),
             entry: entry.clone(),
         }))

@@ -358,13 +358,12 @@ impl Exec<'_, '_> {
                 .graph
                 .search(&key.query, fetch, ef)
                 .map_err(|e| Error::other(format!("vector index: {e}")))?;
-            let exhausted = found.len() < fetch;
+            let nulls = ready.nulls(&hidden, fetch);
+            // Every row was looked at: no point asking for more.
+            let exhausted = found.len() < fetch && nulls.len() < fetch;
             let keys = ready.keys_of(found.iter().map(|(label, _)| *label));
             let mut candidates = own_candidates.clone();
-            for k in ready.nulls.iter().chain(&keys) {
-                if hidden.contains(k) {
-                    continue;
-                }
+            for k in nulls.iter().chain(keys.iter().filter(|k| !hidden.contains(*k))) {
                 // Gone: deleted by a commit since the search.
                 if let Some(row) = tbl::get_row(&self.st.txn.borrow(), p.table, k)? {
                     let row = crate::exec::pad_row(p.table, row);
