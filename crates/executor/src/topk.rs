@@ -363,7 +363,10 @@ impl Exec<'_, '_> {
             let exhausted = found.len() < fetch && nulls.len() < fetch;
             let keys = ready.keys_of(found.iter().map(|(label, _)| *label));
             let mut candidates = own_candidates.clone();
-            for k in nulls.iter().chain(keys.iter().filter(|k| !hidden.contains(*k))) {
+            for k in nulls
+                .iter()
+                .chain(keys.iter().filter(|k| !hidden.contains(*k)))
+            {
                 // Gone: deleted by a commit since the search.
                 if let Some(row) = tbl::get_row(&self.st.txn.borrow(), p.table, k)? {
                     let row = crate::exec::pad_row(p.table, row);

@@ -1141,10 +1141,8 @@ fn delegated_values() {
     assert_eq!(f(Version, vec![]), "8.0.11-TiDB-v8.5.3-serverless");
     assert_eq!(f(ConnectionId, vec![]), "42");
     assert_eq!(f(LastInsertId, vec![int(17)]), "17");
-    assert_eq!(
-        err(&call(FtsMatchWord, vec![s("q"), s("c")])),
-        "This version of TiDB doesn't yet support 'FTS_MATCH_WORD'"
-    );
+    assert_eq!(f(FtsMatchWord, vec![s("q"), s("c")]), "0");
+    assert_eq!(f(FtsMatchWord, vec![s("Index"), s("an index")]), "1");
     assert_eq!(t(&Expr::Param(1)), "101");
     assert_eq!(t(&Expr::UserVar("x".into())), "var:x");
     assert_eq!(

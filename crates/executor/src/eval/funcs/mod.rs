@@ -4,6 +4,7 @@
 
 pub(crate) mod control;
 mod datetime;
+mod fulltext;
 mod info;
 mod json;
 mod math;
@@ -50,7 +51,18 @@ pub(crate) fn call(
                 func.name()
             )))
         }
-        FtsMatchWord => Err(Error::NotSupported("FTS_MATCH_WORD".into())),
+        FtsMatchWord => {
+            let vals = eval_args(args, row, ctx)?;
+            let (Some(query), Some(_)) = (vals[0].to_text(), vals.get(1)) else {
+                return Ok(Value::Null);
+            };
+            // Several columns are searched as one text.
+            let text: Vec<String> = vals[1..].iter().filter_map(|v| v.to_text()).collect();
+            if text.is_empty() {
+                return Ok(Value::Null);
+            }
+            Ok(Value::Double(fulltext::match_word(&query, &text.join(" "))))
+        }
         Version | TidbVersion | Database | User | CurrentUser | ConnectionId | LastInsertId
         | RowCount | FoundRows | Uuid | Sleep | Rand => info::call(func, args, row, ctx),
         JsonExtract | JsonUnquote | JsonContains | JsonObject | JsonArray | JsonLength
