@@ -382,17 +382,23 @@ impl AnnStores {
         }
     }
 
-    /// Re-reads the rows and brings the graph in line (writer lock held).
+    /// Brings the graph in line with a commit's rows (writer lock held).
     fn apply_rows(&self, e: &AnnEntry, keys: &[RowKey]) -> Result<()> {
         let cursor = match &e.state.read().phase {
             Phase::Unloaded => return Ok(()), // the markers bring it in on load
             Phase::Building { cursor } => Some(cursor.clone()),
             Phase::Ready => None,
         };
+        self.reread(e, keys, cursor.as_ref())
+    }
+
+    /// Re-reads the rows from storage into the graph; during a build
+    /// (`cursor`), only those the build has passed.
+    fn reread(&self, e: &AnnEntry, keys: &[RowKey], cursor: Option<&Option<RowKey>>) -> Result<()> {
         let (table, column) = e.shape.read().clone();
         let space = tbl::space(&table);
         for key in keys {
-            if let Some(cursor) = &cursor {
+            if let Some(cursor) = cursor {
                 if cursor.as_ref().is_none_or(|c| key > c) {
                     continue; // the build has yet to read it
                 }
@@ -424,12 +430,7 @@ impl AnnStores {
             }
             Err(why) => {
                 tracing::warn!(index = %e.name, "vector index file {why}; rebuilding it from the rows");
-                {
-                    let mut s = e.state.write();
-                    s.phase = Phase::Building { cursor: None };
-                }
-                drop(_w);
-                self.spawn_build(e.clone());
+                self.reset_for_rebuild(e);
             }
         }
     }
@@ -449,18 +450,21 @@ impl AnnStores {
             s.graph = Arc::new(graph);
             s.labels = labels;
             s.nulls = nulls;
-            s.phase = Phase::Ready;
-            s.dirty = 0;
         }
+        // Still `Unloaded`: queries wait (or rank exactly) until the replay is done.
         let keys = self
             .markers(e.id)
             .map_err(|err| format!("markers unreadable ({err})"))?;
-        self.apply_rows(e, &keys)
+        self.reread(e, &keys, None)
             .map_err(|err| format!("replay failed ({err})"))?;
-        e.state.write().dirty = keys.len() as u64;
+        let mut s = e.state.write();
+        s.phase = Phase::Ready;
+        s.dirty = keys.len() as u64;
         Ok(keys.len())
     }
 
+    /// Empties the graph and builds it again from the rows (writer lock
+    /// held by the caller; the build waits for it).
     fn reset_for_rebuild(self: &Arc<Self>, e: &Arc<AnnEntry>) {
         if let Ok(graph) = AnnIndex::new(e.metric, e.dim, e.params) {
             let mut s = e.state.write();
