@@ -4,11 +4,11 @@
 //! link both ways, pruning a neighbour's list with the same heuristic when
 //! it is full.
 //!
-//! Concurrency: the node's row and key are written before it is reachable;
-//! each of its lists is complete before any neighbour links back to it; a
-//! neighbour's list is rewritten under that neighbour's lock, and an insert
-//! holds one lock at a time (no ordering, no deadlock). Readers may see a
-//! list half rewritten: every entry is still a valid, published node.
+//! Concurrency: the node's row, key and all of its lists are written before
+//! any neighbour links back to it, so a node is complete once reachable; a
+//! list is rewritten under its node's lock, and an insert holds one lock at
+//! a time (no ordering, no deadlock). Readers may see a list half
+//! rewritten: every entry is still a valid, published node.
 
 use std::sync::atomic::{AtomicU32, Ordering::*};
 
@@ -51,6 +51,14 @@ pub(crate) fn insert(g: &Graph, s: &mut Scratch, id: u32, ef_construction: usize
     for l in (level + 1..=top).rev() {
         (cur, d) = greedy(g, &s.query, cur, d, l);
     }
+    // Choose the neighbours on every level first, write all of the node's
+    // lists, and only then link back: nobody can reach the node before its
+    // lists are complete. (Linking back level by level, as hnswlib does,
+    // lets a concurrent insert reach the node through an upper level while
+    // its lower lists are still empty, find nothing but the node there and
+    // end up with a single incoming link; hnswlib prevents that by locking
+    // every list a construction search reads, which costs a lock per hop.)
+    let mut chosen_per_level: Vec<(usize, Vec<(Dist, u32)>)> = Vec::new();
     for l in (0..=level.min(top)).rev() {
         search_layer(g, s, cur, d, ef_construction, l, None);
         let mut found = std::mem::take(&mut s.pairs);
@@ -60,17 +68,21 @@ pub(crate) fn insert(g: &Graph, s: &mut Scratch, id: u32, ef_construction: usize
         if let Some(&(Dist(dn), n)) = found.first() {
             (cur, d) = (n, dn);
         }
-        let mut chosen = std::mem::take(&mut s.chosen);
+        let mut chosen = Vec::with_capacity(g.m);
         select(g, s, &found, g.m, &mut chosen);
-        {
-            let _lock = g.locks[id as usize].lock();
-            write_list(g.slot(id, l), chosen.iter().map(|p| p.1));
-        }
-        for &(Dist(dn), n) in &chosen {
-            link(g, s, n, id, dn, l);
-        }
         s.pairs = found;
-        s.chosen = chosen;
+        chosen_per_level.push((l, chosen));
+    }
+    {
+        let _lock = g.locks[id as usize].lock();
+        for (l, chosen) in &chosen_per_level {
+            write_list(g.slot(id, *l), chosen.iter().map(|p| p.1));
+        }
+    }
+    for (l, chosen) in &chosen_per_level {
+        for &(Dist(dn), n) in chosen {
+            link(g, s, n, id, dn, *l);
+        }
     }
     // A higher node becomes the entry point (unless a concurrent insert
     // already put an even higher one there).

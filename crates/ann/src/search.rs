@@ -46,7 +46,6 @@ pub(crate) struct Scratch {
     pub(crate) row: Vec<f32>,
     pub(crate) row2: Vec<f32>,
     pub(crate) pairs: Vec<(Dist, u32)>,
-    pub(crate) chosen: Vec<(Dist, u32)>,
     /// The same, for pruning a neighbour's list inside an insert.
     pub(crate) pairs2: Vec<(Dist, u32)>,
     pub(crate) chosen2: Vec<(Dist, u32)>,

@@ -494,7 +494,18 @@ impl AnnStores {
         let started = Instant::now();
         let mut last_log = Instant::now();
         let mut done = 0u64;
-        tracing::info!(index = %e.name, "vector index build started");
+        // Room for every row at once: growing batch by batch would copy
+        // the whole vector arena each time.
+        let rows = {
+            let table = e.shape.read().0.clone();
+            let end = Bound::Excluded(prefix_end(b"r").expect("'r' < 0xFF"));
+            let rows =
+                self.storage
+                    .scan(tbl::space(&table), Bound::Included(vec![b'r']), end, false)?;
+            rows.count()
+        };
+        e.state.read().graph.reserve(rows).map_err(ann_error)?;
+        tracing::info!(index = %e.name, rows, "vector index build started");
         loop {
             let _w = e.writer.lock();
             if e.dropped.load(Ordering::SeqCst) {
