@@ -9,27 +9,50 @@ use std::collections::{BTreeSet, HashMap};
 /// updates; labels of deleted rows are not reused).
 #[derive(Default)]
 pub(super) struct Labels {
-    pub by_key: HashMap<RowKey, u64>,
-    pub by_label: HashMap<u64, RowKey>,
-    pub next: u64,
+    /// Label -> row key (`None`: the row is gone or its vector is NULL).
+    keys: Vec<Option<Box<[u8]>>>,
+    /// Row key -> label, built on the first change after a load: queries
+    /// only map labels to keys, so a restart need not wait for it.
+    by_key: Option<HashMap<Box<[u8]>, u64>>,
+    live: usize,
 }
 
 impl Labels {
+    /// Rows with a label.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn key(&self, label: u64) -> Option<&[u8]> {
+        self.keys.get(label as usize)?.as_deref()
+    }
+
     pub fn assign(&mut self, key: &[u8]) -> u64 {
-        if let Some(&l) = self.by_key.get(key) {
+        if let Some(&l) = self.by_key().get(key) {
             return l;
         }
-        let l = self.next;
-        self.next += 1;
-        self.by_key.insert(key.to_vec(), l);
-        self.by_label.insert(l, key.to_vec());
+        let l = self.keys.len() as u64;
+        self.by_key().insert(key.into(), l);
+        self.keys.push(Some(key.into()));
+        self.live += 1;
         l
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<u64> {
-        let l = self.by_key.remove(key)?;
-        self.by_label.remove(&l);
+        let l = self.by_key().remove(key)?;
+        self.keys[l as usize] = None;
+        self.live -= 1;
         Some(l)
+    }
+
+    fn by_key(&mut self) -> &mut HashMap<Box<[u8]>, u64> {
+        let keys = &self.keys;
+        self.by_key.get_or_insert_with(|| {
+            keys.iter()
+                .enumerate()
+                .filter_map(|(l, k)| Some((k.clone()?, l as u64)))
+                .collect()
+        })
     }
 }
 
@@ -38,10 +61,11 @@ const META_MAGIC: &[u8; 8] = b"TEANNRK1";
 /// The row table stored in the index file: labels and NULL-distance rows.
 pub(super) fn encode_meta(labels: &Labels, nulls: &BTreeSet<RowKey>) -> Vec<u8> {
     let mut out = META_MAGIC.to_vec();
-    out.extend_from_slice(&labels.next.to_le_bytes());
-    out.extend_from_slice(&(labels.by_label.len() as u64).to_le_bytes());
-    for (label, key) in &labels.by_label {
-        out.extend_from_slice(&label.to_le_bytes());
+    out.extend_from_slice(&(labels.keys.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(labels.live as u64).to_le_bytes());
+    for (label, key) in labels.keys.iter().enumerate() {
+        let Some(key) = key else { continue };
+        out.extend_from_slice(&(label as u64).to_le_bytes());
         out.extend_from_slice(&(key.len() as u32).to_le_bytes());
         out.extend_from_slice(key);
     }
@@ -72,15 +96,22 @@ pub(super) fn decode_meta(mut b: &[u8]) -> Option<(Labels, BTreeSet<RowKey>)> {
     if take(&mut b, 8)? != META_MAGIC {
         return None;
     }
+    let next = u64_(&mut b)? as usize;
+    if next > b.len() {
+        return None; // every label takes bytes below; bounds the allocation
+    }
     let mut labels = Labels {
-        next: u64_(&mut b)?,
+        keys: vec![None; next],
         ..Labels::default()
     };
     for _ in 0..u64_(&mut b)? {
-        let label = u64_(&mut b)?;
+        let label = u64_(&mut b)? as usize;
         let key = bytes(&mut b)?;
-        labels.by_key.insert(key.clone(), label);
-        labels.by_label.insert(label, key);
+        let slot = labels.keys.get_mut(label)?;
+        if slot.replace(key.into()).is_some() {
+            return None; // a label twice
+        }
+        labels.live += 1;
     }
     let mut nulls = BTreeSet::new();
     for _ in 0..u64_(&mut b)? {
@@ -101,9 +132,12 @@ mod tests {
         labels.remove(b"r\x01");
         let nulls: BTreeSet<RowKey> = [b"r\x03".to_vec()].into();
         let (back, back_nulls) = decode_meta(&encode_meta(&labels, &nulls)).unwrap();
-        assert_eq!(back.by_key, labels.by_key);
-        assert_eq!(back.by_label, labels.by_label);
-        assert_eq!(back.next, 2);
+        assert_eq!(back.keys, labels.keys);
+        assert_eq!((back.len(), back.key(1)), (1, Some(&b"r\x02"[..])));
+        assert_eq!(back.key(0), None);
+        let mut back = back;
+        assert_eq!(back.assign(b"r\x02"), 1, "the row keeps its label");
+        assert_eq!(back.assign(b"r\x04"), 2, "labels are not reused");
         assert_eq!(back_nulls, nulls);
         let mut cut = encode_meta(&labels, &nulls);
         cut.pop();

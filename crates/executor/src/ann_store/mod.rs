@@ -137,7 +137,7 @@ impl ReadyIndex {
     pub fn keys_of(&self, labels: impl Iterator<Item = u64>) -> Vec<RowKey> {
         let state = self.entry.state.read();
         labels
-            .filter_map(|l| state.labels.by_label.get(&l).cloned())
+            .filter_map(|l| state.labels.key(l).map(<[u8]>::to_vec))
             .collect()
     }
 }
@@ -278,7 +278,7 @@ impl AnnStores {
         Some(Ok(ReadyIndex {
             graph: state.graph.clone(),
             ef_search: session_ef.unwrap_or(entry.params.ef_search as usize),
-            rows: state.labels.by_key.len() + state.nulls.len(),
+            rows: state.labels.len() + state.nulls.len(),
             entry: entry.clone(),
         }))
     }
@@ -288,7 +288,7 @@ impl AnnStores {
     pub fn indexed_rows(&self, id: IndexId) -> Option<u64> {
         let e = self.entries.lock().get(&id).cloned()?;
         let s = e.state.read();
-        Some((s.labels.by_key.len() + s.nulls.len()) as u64)
+        Some((s.labels.len() + s.nulls.len()) as u64)
     }
 
     /// Before committing `txn`: writes its dirty markers and returns the
@@ -350,7 +350,7 @@ impl AnnStores {
         for (e, _) in touched {
             let due = {
                 let s = e.state.read();
-                let size = (s.labels.by_key.len() + s.nulls.len()) as u64;
+                let size = (s.labels.len() + s.nulls.len()) as u64;
                 s.phase == Phase::Ready && s.dirty >= SAVE_AFTER_CHANGES.max(size / 8)
             };
             if due {
@@ -402,7 +402,7 @@ impl AnnStores {
         let started = Instant::now();
         match self.load(e) {
             Ok(replayed) => {
-                tracing::info!(index = %e.name, rows = e.state.read().labels.by_key.len(),
+                tracing::info!(index = %e.name, rows = e.state.read().labels.len(),
                     replayed, ms = started.elapsed().as_millis() as u64, "vector index loaded");
             }
             Err(why) => {
