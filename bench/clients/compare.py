@@ -116,10 +116,13 @@ def main():
     for n in names:
         if n not in avail:
             raise SystemExit(f"client {n} not available (have: {', '.join(avail)})")
-    skipped = [n for n in ("mysql2-query", "mysql_async-text") if n not in avail]
-    if skipped:
-        print(f"# not available: {', '.join(skipped)} "
-              "(node_modules missing / clients_bench example not built)", flush=True)
+    if "mysql2-query" not in avail:
+        print("# mysql2: not available (node or tests/node/node_modules missing)", flush=True)
+    if "mysql_async-text" not in avail:
+        print("# mysql_async: not available (cargo build --release -p tiembed-tests "
+              "--example clients_bench, or set CLIENTS_BENCH_BIN)", flush=True)
+    else:
+        print(f"# mysql_async: {rust_bin()}", flush=True)
     with open(os.path.join(args.script_dir, "script.json"), encoding="utf-8") as f:
         script = json.load(f)
     expect_tail = [f"{float(script['expect']['users']):.6f}", f"{float(script['expect']['orders']):.6f}"]

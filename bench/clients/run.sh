@@ -8,6 +8,7 @@
 # run it.
 #
 #   bench/clients/run.sh [compare.py options, e.g. --rounds 3 --client pymysql --trace-dir DIR]
+#   bench/clients/kinds.py DIR [--by-template SCRIPT_JSON]   # per-kind latencies from the traces
 #
 # Clients: the mariadb CLI in batch mode (one process reading the script from
 # stdin), PyMySQL, mysql-connector-python (pure Python; text and
