@@ -58,6 +58,8 @@ impl SessionInfo {
 struct Prepared {
     statement: Statement,
     param_count: usize,
+    /// A plain SELECT that may run on the connection's task (see [`runs_inline`]).
+    inline: bool,
 }
 
 /// One connection's state.
@@ -165,6 +167,7 @@ impl Session {
             Prepared {
                 statement,
                 param_count,
+                inline: runs_inline(sql),
             },
         );
         Ok(PreparedInfo {
@@ -175,23 +178,24 @@ impl Session {
     }
 
     pub async fn execute_prepared(&mut self, id: u32, params: Vec<Value>) -> Result<Output> {
-        tokio::task::block_in_place(|| {
-            let stmt = match self.prepared.get(&id) {
-                Some(p) => {
-                    if params.len() != p.param_count {
-                        return Err(Error::WrongArguments("mysqld_stmt_execute".into()));
-                    }
-                    p.statement.clone()
+        let (stmt, inline) = match self.prepared.get(&id) {
+            Some(p) => {
+                if params.len() != p.param_count {
+                    return Err(Error::WrongArguments("mysqld_stmt_execute".into()));
                 }
-                None => {
-                    return Err(Error::UnknownStatement(
-                        id.to_string(),
-                        "mysqld_stmt_execute".into(),
-                    ))
-                }
-            };
-            self.run(&stmt, &params)
-        })
+                (p.statement.clone(), p.inline)
+            }
+            None => {
+                return Err(Error::UnknownStatement(
+                    id.to_string(),
+                    "mysqld_stmt_execute".into(),
+                ))
+            }
+        };
+        if inline {
+            return self.run(&stmt, &params);
+        }
+        tokio::task::block_in_place(|| self.run(&stmt, &params))
     }
 
     /// Parameter count of a prepared statement (for validating EXECUTE packets).

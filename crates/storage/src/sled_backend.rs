@@ -21,6 +21,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Tunables of the sled backend.
 #[derive(Debug, Clone)]
@@ -241,8 +242,45 @@ struct FileSync {
 
 #[derive(Default)]
 struct Seen {
-    top: HashSet<OsString>,
-    blobs: HashSet<OsString>,
+    top: Listing,
+    blobs: Listing,
+}
+
+/// A directory's entries as last listed, with its modification time then
+/// and when the listing was taken.
+#[derive(Default)]
+struct Listing {
+    names: HashSet<OsString>,
+    stamp: Option<(SystemTime, SystemTime)>,
+}
+
+impl Listing {
+    /// Whether the directory may hold other entries than listed. Listing
+    /// costs an open and several getdents per commit; a stat is enough
+    /// when the mtime is unchanged and was already a second old when the
+    /// listing was taken: any change since would have set a later mtime
+    /// (the coarse clock behind mtimes can only hide changes made within
+    /// one tick of the recorded mtime).
+    fn may_differ(&self, dir: &Path) -> bool {
+        let Some((mtime, listed_at)) = self.stamp else {
+            return true;
+        };
+        let settled = listed_at
+            .duration_since(mtime)
+            .is_ok_and(|age| age >= std::time::Duration::from_secs(1));
+        !settled || std::fs::metadata(dir).and_then(|m| m.modified()).ok() != Some(mtime)
+    }
+
+    /// Lists `dir` again (store the result once it has been acted on).
+    fn take(dir: &Path) -> Result<Listing, StorageError> {
+        let listed_at = SystemTime::now();
+        // The mtime before the listing: a change during it shows as newer.
+        let mtime = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+        Ok(Listing {
+            names: list(dir)?,
+            stamp: mtime.map(|m| (m, listed_at)),
+        })
+    }
 }
 
 impl FileSync {
@@ -276,28 +314,32 @@ impl FileSync {
 
         let mut seen = self.seen.lock();
         let blob_dir = self.dir.join("blobs");
-        let blobs = list(&blob_dir)?;
-        let mut new_blob = false;
-        for name in &blobs {
-            if !seen.blobs.contains(name) {
-                let p = blob_dir.join(name);
-                match File::open(&p) {
-                    Ok(f) => f.sync_all().map_err(io(&p))?,
-                    // Garbage-collected between listing and opening.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io(&p)(e)),
+        if seen.blobs.may_differ(&blob_dir) {
+            let blobs = Listing::take(&blob_dir)?;
+            let mut new_blob = false;
+            for name in &blobs.names {
+                if !seen.blobs.names.contains(name) {
+                    let p = blob_dir.join(name);
+                    match File::open(&p) {
+                        Ok(f) => f.sync_all().map_err(io(&p))?,
+                        // Garbage-collected between listing and opening.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(io(&p)(e)),
+                    }
+                    new_blob = true;
                 }
-                new_blob = true;
             }
+            if new_blob || blobs.names.len() != seen.blobs.names.len() {
+                sync_dir(&blob_dir)?;
+            }
+            seen.blobs = blobs;
         }
-        if new_blob || blobs.len() != seen.blobs.len() {
-            sync_dir(&blob_dir)?;
-        }
-        seen.blobs = blobs;
 
-        let top = list(&self.dir)?;
-        if top != seen.top {
-            sync_dir(&self.dir)?;
+        if seen.top.may_differ(&self.dir) {
+            let top = Listing::take(&self.dir)?;
+            if top.names != seen.top.names {
+                sync_dir(&self.dir)?;
+            }
             seen.top = top;
         }
         Ok(())
