@@ -175,6 +175,7 @@ impl Engine {
     /// Commits a transaction (blocking) and brings the in-memory vector
     /// columns up to date before the client hears of it.
     pub(crate) fn commit(&self, mut txn: Transaction) -> Result<()> {
+        let _gate = self.ann.commit_gate();
         let touched = self.vector_stores.touched_rows(&txn);
         let indexed = self.ann.prepare_commit(&mut txn);
         // Vector indexes take the commit before anything else changes them.

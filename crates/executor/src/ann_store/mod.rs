@@ -148,6 +148,10 @@ pub struct AnnStores {
     /// `None`: nothing is persisted (in-memory storage).
     dir: Option<PathBuf>,
     entries: Mutex<HashMap<IndexId, Arc<AnnEntry>>>,
+    /// Held (shared) by every commit from before it looks for indexes to
+    /// mark until it has applied them; a new index waits (exclusive) for
+    /// the commits that started before it existed, so its build sees them.
+    commit_gate: RwLock<()>,
 }
 
 /// The rows a commit writes to one index's table: lock the entry's
@@ -160,7 +164,13 @@ impl AnnStores {
             storage,
             dir: data_dir.map(|d| d.join("ann")),
             entries: Mutex::new(HashMap::new()),
+            commit_gate: RwLock::new(()),
         }
+    }
+
+    /// Hold for the whole of a commit (see `commit_gate`).
+    pub fn commit_gate(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.commit_gate.read()
     }
 
     /// At startup: an entry for each declared vector index, then loads
@@ -182,7 +192,13 @@ impl AnnStores {
     /// After DDL: new indexes are built from the table's rows in the
     /// background, dropped ones forgotten with their files and markers.
     pub fn catalog_changed(self: &Arc<Self>, catalog: &Catalog) {
-        for e in self.sync(catalog, Phase::Building { cursor: None }) {
+        let created = self.sync(catalog, Phase::Building { cursor: None });
+        if !created.is_empty() {
+            // Commits that began before the index existed wrote no markers
+            // and will not apply to it: let them land before the build reads.
+            drop(self.commit_gate.write());
+        }
+        for e in created {
             self.spawn_build(e);
         }
     }
