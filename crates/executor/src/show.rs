@@ -1124,18 +1124,17 @@ pub fn system_rows(exec: &Exec, table: SystemTable) -> Result<Vec<Row>> {
                         .column_index(&idx.columns[0])
                         .map(|i| i as i64 + 1)
                         .unwrap_or(0);
-                    let rows_total = count_rows(exec, t)?;
-                    // Vector indexes report how far their graph has got
-                    // (a build, or a load after restart, runs behind).
-                    let indexed = match idx.kind {
-                        IndexKind::Vector { .. } => exec
-                            .st
-                            .engine
-                            .ann
-                            .indexed_rows((t.id, idx.id))
-                            .unwrap_or(0)
-                            .min(rows_total),
-                        _ => rows_total,
+                    // A vector index knows how far its graph has got (a
+                    // build, or a load after restart, runs behind); counting
+                    // a large table's rows would take seconds.
+                    let progress = match idx.kind {
+                        IndexKind::Vector { .. } => exec.st.engine.ann.progress((t.id, idx.id)),
+                        _ => None,
+                    };
+                    let (indexed, pending) = match progress {
+                        Some(p) => p,
+                        None if kind == "Vector" => (0, count_rows(exec, t)?),
+                        None => (count_rows(exec, t)?, 0),
                     };
                     rows.push(vec![
                         s(t.db.clone()),
@@ -1147,7 +1146,7 @@ pub fn system_rows(exec: &Exec, table: SystemTable) -> Result<Vec<Row>> {
                         Value::Int(idx.id as i64),
                         s(kind),
                         Value::UInt(indexed),
-                        Value::UInt(rows_total - indexed),
+                        Value::UInt(pending),
                         Value::UInt(0),
                         Value::UInt(0),
                         Value::Null,

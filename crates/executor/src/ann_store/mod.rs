@@ -91,6 +91,8 @@ struct State {
     nulls: BTreeSet<RowKey>,
     /// Rows changed since the file was written.
     dirty: u64,
+    /// Rows the running build found when it started (for its progress).
+    build_total: Option<u64>,
 }
 
 /// One vector index's graph.
@@ -245,6 +247,7 @@ impl AnnStores {
                     labels: Labels::default(),
                     nulls: BTreeSet::new(),
                     dirty: 0,
+                    build_total: None,
                 }),
                 dropped: AtomicBool::new(false),
                 saving: AtomicBool::new(false),
@@ -301,10 +304,17 @@ impl AnnStores {
 
     /// Rows of the index that are in its graph (or its NULL set), for
     /// TIFLASH_INDEXES; `None` if no such index.
-    pub fn indexed_rows(&self, id: IndexId) -> Option<u64> {
+    /// `(rows indexed, rows not yet)` for TIFLASH_INDEXES, without reading
+    /// the table; `None` when unknown (not loaded yet: count the rows).
+    pub fn progress(&self, id: IndexId) -> Option<(u64, u64)> {
         let e = self.entries.lock().get(&id).cloned()?;
         let s = e.state.read();
-        Some((s.labels.len() + s.nulls.len()) as u64)
+        let indexed = (s.labels.len() + s.nulls.len()) as u64;
+        match (&s.phase, s.build_total) {
+            (Phase::Ready, _) => Some((indexed, 0)),
+            (Phase::Building { .. }, Some(total)) => Some((indexed, total.saturating_sub(indexed))),
+            _ => None,
+        }
     }
 
     /// Before committing `txn`: writes its dirty markers and returns the
@@ -497,7 +507,11 @@ impl AnnStores {
                     .scan(tbl::space(&table), Bound::Included(vec![b'r']), end, false)?;
             rows.count()
         };
-        e.state.read().graph.reserve(rows).map_err(ann_error)?;
+        {
+            let mut s = e.state.write();
+            s.graph.reserve(rows).map_err(ann_error)?;
+            s.build_total = Some(rows as u64);
+        }
         tracing::info!(index = %e.name, rows, "vector index build started");
         loop {
             let _w = e.writer.lock();
@@ -529,6 +543,7 @@ impl AnnStores {
             let finished = keys.len() < BUILD_BATCH;
             let mut s = e.state.write();
             s.phase = if finished {
+                s.build_total = None;
                 Phase::Ready
             } else {
                 Phase::Building {
