@@ -17,7 +17,14 @@
 //! transaction wrote but has not committed are ranked from the transaction
 //! itself, so a transaction sees its own writes.
 //!
-//! Both paths order exactly as the generic sort does: NULL distances first,
+//! When the column has a `VECTOR INDEX` with the key's metric (see
+//! [`crate::ann_store`]), its HNSW graph proposes the candidates instead
+//! of the matrix scan: approximate, as on TiDB, but re-ranked by exact
+//! distance, and with a WHERE filter the search widens until enough rows
+//! pass, or falls back to the exact path. EXPLAIN marks such scans with
+//! `annIndex:...` and warns, as TiDB does, when the index cannot serve.
+//!
+//! The exact paths order as the generic sort does: NULL distances first,
 //! then ascending distance, ties in row-key (scan) order.
 
 use crate::eval::{to_vector, vector_metric, EvalContext};
@@ -285,6 +292,7 @@ impl Exec<'_, '_> {
             }
         }
     }
+
     /// The rows the statement's transaction wrote to the table: their keys
     /// (they hide the committed versions) and the live ones as candidates.
     fn own_rows(
