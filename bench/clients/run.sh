@@ -28,45 +28,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-# shellcheck source=scripts/server-lib.sh
-. "$ROOT/scripts/server-lib.sh"
+BENCH_DIR="${BENCH_DIR:-$HOME/.cache/tiembed-bench-clients}"
+# shellcheck source=bench/pair-lib.sh
+. "$ROOT/bench/pair-lib.sh"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tiembed-target}"
-export TIEMBED_VENV="${TIEMBED_VENV:-$HOME/.cache/tiembed-venv}"
-export BENCH_DIR="${BENCH_DIR:-$HOME/.cache/tiembed-bench-clients}"
-mkdir -p "$BENCH_DIR"
-
-scripts/setup.sh --bench
-
-if [ -n "${TIEMBED_BIN:-}" ]; then
-    BIN="$TIEMBED_BIN"
-else
-    cargo build --release -p tiembed-server --bin tiembed
-    BIN="$CARGO_TARGET_DIR/release/tiembed"
-fi
-
-started_mariadb=0
-cleanup() {
-    tiembed_stop >/dev/null 2>&1 || true
-    if [ "$started_mariadb" = 1 ]; then bench/mariadb.sh stop || true; fi
-}
-trap cleanup EXIT
+pair_start
 
 # The script, written afresh (deterministic: same bytes every run).
 "$TIEMBED_VENV/bin/python" bench/clients/gen_script.py "$BENCH_DIR/script"
-
-# tiembed on a fresh data dir next to MariaDB's.
-rm -rf "$BENCH_DIR/tiembed"
-mkdir -p "$BENCH_DIR/tiembed"
-models_dir="${TIEMBED_MODELS_DIR:-$ROOT/models}"
-TIEMBED_LOG="${TIEMBED_LOG:-warn}" tiembed_start "$BIN" "$BENCH_DIR/tiembed" --models-dir "$models_dir"
-echo "tiembed $("$BIN" --version 2>/dev/null || true) on 127.0.0.1:$TIEMBED_PORT"
-
-# A scratch MariaDB restarted on a free port for this run.
-bench/mariadb.sh stop >/dev/null 2>&1 || true
-MARIADB_PORT="${MARIADB_PORT:-$(free_port)}"
-bench/mariadb.sh start "$MARIADB_PORT"
-started_mariadb=1
 
 echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$TIEMBED_VENV/bin/python" bench/clients/compare.py \

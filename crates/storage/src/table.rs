@@ -292,6 +292,22 @@ pub fn scan_rows<'a>(
     decode_rows(txn.scan_prefix(space(table), &[ROW_PREFIX], reverse)?)
 }
 
+/// The table's committed rows as stored (key, encoded row), in key order,
+/// after the key `after` (from the first row when `None`). Reads storage
+/// directly, for background work that is not part of a statement.
+pub fn scan_stored_rows<'a>(
+    storage: &'a dyn Storage,
+    table: &TableDef,
+    after: Option<&[u8]>,
+) -> Result<crate::KvIter<'a>, StorageError> {
+    let start = match after {
+        Some(k) => Bound::Excluded(k.to_vec()),
+        None => Bound::Included(vec![ROW_PREFIX]),
+    };
+    let end = Bound::Excluded(prefix_end(&[ROW_PREFIX]).expect("prefix below 0xFF"));
+    storage.scan(space(table), start, end, false)
+}
+
 /// Rows whose first `values.len()` columns of `index` equal `values`, in
 /// index order (or reverse). Works for the PRIMARY KEY too. A NULL in
 /// `values` matches NULLs (IS NULL semantics; SQL `= NULL` should not get

@@ -501,11 +501,7 @@ impl AnnStores {
         // the whole vector arena each time.
         let rows = {
             let table = e.shape.read().0.clone();
-            let end = Bound::Excluded(prefix_end(b"r").expect("'r' < 0xFF"));
-            let rows =
-                self.storage
-                    .scan(tbl::space(&table), Bound::Included(vec![b'r']), end, false)?;
-            rows.count()
+            tbl::scan_stored_rows(self.storage.as_ref(), &table, None)?.count()
         };
         {
             let mut s = e.state.write();
@@ -522,16 +518,9 @@ impl AnnStores {
                 return Ok(());
             };
             let (table, column) = e.shape.read().clone();
-            let start = match cursor {
-                Some(c) => Bound::Excluded(c),
-                None => Bound::Included(vec![b'r']),
-            };
-            let end = Bound::Excluded(prefix_end(b"r").expect("'r' < 0xFF"));
             let mut keys = Vec::new();
             let mut values = Vec::new();
-            for item in self
-                .storage
-                .scan(tbl::space(&table), start, end, false)?
+            for item in tbl::scan_stored_rows(self.storage.as_ref(), &table, cursor.as_deref())?
                 .take(BUILD_BATCH)
             {
                 let (key, bytes) = item?;
