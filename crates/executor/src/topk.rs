@@ -240,7 +240,7 @@ impl Exec<'_, '_> {
                 if col.dim() != key.query.len() {
                     return Ok(None); // the generic path raises TiDB's error
                 }
-                let ranked = top_k_scan(key.metric, &key.query, col.matrix(), fetch, 0)?;
+                let ranked = top_k_scan(key.metric, &key.query, col.tiles(), fetch, 0)?;
                 // Rows nearer than the last ranked one are all there; ties
                 // with it may have been cut (the kernel breaks ties by slot).
                 let complete_below = (ranked.len() == fetch).then(|| ranked[fetch - 1].0);

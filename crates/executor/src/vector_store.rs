@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tiembed_storage::{table as tbl, Space, Storage, Transaction};
 use tiembed_types::{DataType, Result, TableDef, Value};
-use tiembed_vector::Matrix;
+use tiembed_vector::Tiles;
 
 /// Row key of a table (opaque, memcomparable).
 pub type RowKey = Vec<u8>;
@@ -31,9 +31,8 @@ pub type RowKey = Vec<u8>;
 /// The vectors of one column of one table, as committed.
 #[derive(Debug, Default)]
 pub struct VectorColumn {
-    dim: usize,
-    /// Row-major, `keys.len() × dim`.
-    data: Vec<f32>,
+    /// Slot -> vector.
+    tiles: Tiles,
     /// Slot -> row key.
     keys: Vec<RowKey>,
     /// Row key -> slot.
@@ -45,17 +44,18 @@ pub struct VectorColumn {
 impl VectorColumn {
     fn new(dim: usize) -> VectorColumn {
         VectorColumn {
-            dim,
+            tiles: Tiles::new(dim),
             ..VectorColumn::default()
         }
     }
 
     pub fn dim(&self) -> usize {
-        self.dim
+        self.tiles.dim()
     }
 
-    pub fn matrix(&self) -> Matrix<'_> {
-        Matrix::new(&self.data, self.dim.max(1), self.keys.len()).expect("matrix shape")
+    /// The vectors, by slot.
+    pub fn tiles(&self) -> &Tiles {
+        &self.tiles
     }
 
     pub fn key(&self, slot: usize) -> &RowKey {
@@ -75,10 +75,10 @@ impl VectorColumn {
     fn set(&mut self, key: &[u8], value: Option<&Value>) {
         self.remove(key);
         match value {
-            Some(Value::Vector(v)) if v.len() == self.dim => {
+            Some(Value::Vector(v)) if v.len() == self.dim() => {
                 self.slots.insert(key.to_vec(), self.keys.len());
                 self.keys.push(key.to_vec());
-                self.data.extend_from_slice(v);
+                self.tiles.push(v);
             }
             Some(_) => {
                 self.nulls.insert(key.to_vec());
@@ -95,14 +95,12 @@ impl VectorColumn {
         };
         let last = self.keys.len() - 1;
         if slot != last {
-            let (dim, moved) = (self.dim, self.keys[last].clone());
-            self.data
-                .copy_within(last * dim..(last + 1) * dim, slot * dim);
+            let moved = self.keys[last].clone();
             self.slots.insert(moved.clone(), slot);
             self.keys[slot] = moved;
         }
         self.keys.pop();
-        self.data.truncate(last * self.dim);
+        self.tiles.swap_remove(slot);
     }
 }
 
@@ -284,17 +282,17 @@ mod tests {
         assert_eq!(c.len(), 4);
         c.set(b"a", None);
         assert_eq!(c.keys.len(), 2);
-        assert_eq!(c.data.len(), 4);
+        assert_eq!(c.tiles.len(), 2);
         for (slot, key) in c.keys.iter().enumerate() {
             assert_eq!(c.slots[key], slot);
         }
-        assert_eq!(c.matrix().row(c.slots[&b"d".to_vec()]), &[5.0, 6.0]);
+        assert_eq!(c.tiles.row(c.slots[&b"d".to_vec()]), &[5.0, 6.0]);
         // a NULL becomes a vector and back
         c.set(b"c", Some(&v(&[7.0, 8.0])));
         assert!(c.nulls.is_empty());
         c.set(b"b", Some(&Value::Null));
         assert_eq!(c.nulls.len(), 1);
         assert_eq!(c.keys.len(), 2);
-        assert_eq!(c.matrix().row(c.slots[&b"c".to_vec()]), &[7.0, 8.0]);
+        assert_eq!(c.tiles.row(c.slots[&b"c".to_vec()]), &[7.0, 8.0]);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use tiembed_vector::measure::{
     load_average, median_best, random_unit_rows, read_bandwidth, thread_cpu_seconds,
 };
-use tiembed_vector::{top_k_scan_threads, Matrix, Metric};
+use tiembed_vector::{top_k_scan_threads, Metric, Tiles};
 
 const ROWS: usize = 100_000;
 const DIM: usize = 384;
@@ -25,7 +25,7 @@ fn main() {
     let buffer = random_unit_rows(BANDWIDTH_BYTES / 4 / DIM, DIM, 1);
     let data = random_unit_rows(ROWS, DIM, 2);
     let queries = random_unit_rows(QUERIES, DIM, 3);
-    let matrix = Matrix::new(&data, DIM, ROWS).expect("shape");
+    let matrix = Tiles::from_rows(DIM, &data).expect("shape");
     let bytes = std::mem::size_of_val(data.as_slice()) as f64;
 
     println!(
@@ -40,16 +40,16 @@ fn main() {
     for threads in thread_counts {
         let bandwidth = read_bandwidth(&buffer, threads);
         // Warm-up, and the answer must not depend on the thread count.
-        let first = top_k_scan_threads(Metric::Cosine, &queries[..DIM], matrix, K, 0, threads)
+        let first = top_k_scan_threads(Metric::Cosine, &queries[..DIM], &matrix, K, 0, threads)
             .expect("scan");
         let single =
-            top_k_scan_threads(Metric::Cosine, &queries[..DIM], matrix, K, 0, 1).expect("scan");
+            top_k_scan_threads(Metric::Cosine, &queries[..DIM], &matrix, K, 0, 1).expect("scan");
         assert_eq!(first, single);
         let mut wall = Vec::new();
         let mut cpu = Vec::new();
         for q in queries.chunks_exact(DIM) {
             let (c0, t) = (thread_cpu_seconds(), Instant::now());
-            black_box(top_k_scan_threads(Metric::Cosine, q, matrix, K, 0, threads).expect("scan"));
+            black_box(top_k_scan_threads(Metric::Cosine, q, &matrix, K, 0, threads).expect("scan"));
             wall.push(t.elapsed().as_secs_f64());
             cpu.push(thread_cpu_seconds().zip(c0).map(|(c1, c0)| c1 - c0));
         }
@@ -93,7 +93,7 @@ fn main() {
     let mut acc = 0f64;
     for i in 0..ROWS {
         acc += Metric::Cosine
-            .distance(matrix.row(i), &queries[..DIM])
+            .distance(&data[i * DIM..(i + 1) * DIM], &queries[..DIM])
             .expect("dims")
             .unwrap_or(0.0);
     }

@@ -9,15 +9,17 @@
 //!   vets vectors from embedding providers.
 //! * [`distance`]: `VEC_L1_DISTANCE`, `VEC_L2_DISTANCE`,
 //!   `VEC_COSINE_DISTANCE`, `VEC_NEGATIVE_INNER_PRODUCT` as [`Metric`]
-//!   ([`Metric::distance`] for one pair, [`Metric::distances`] for a
-//!   [`Matrix`] of rows) and [`l2_norm`] for `VEC_L2_NORM`. Results are
+//!   ([`Metric::distance`] for one pair, [`Metric::distances`] for
+//!   [`Tiles`] of rows) and [`l2_norm`] for `VEC_L2_NORM`. Results are
 //!   bit-identical to TiDB's (float32 sums in index order); `None` is SQL
 //!   NULL (a NaN result, e.g. cosine against a zero vector).
 //! * [`arith`]: element-wise `+ - *` and the ordering TiDB uses to compare
 //!   vectors.
 //! * [`topk`]: [`TopK`], the bounded heap behind `ORDER BY d LIMIT k OFFSET
 //!   o`, with MySQL's NULL ordering and ties kept in insertion order.
-//! * [`scan`]: [`top_k_scan`], the exact scan of a matrix against one query
+//! * [`tiles`]: [`Tiles`], a column of vectors stored for the scan (32 rows
+//!   side by side per dimension, squared norms precomputed).
+//! * [`scan`]: [`top_k_scan`], the exact scan of a column against one query
 //!   (`VectorTopK` when no vector index applies), SIMD across rows and split
 //!   over threads when large; [`TopKScanner`] does the same for rows that
 //!   arrive one at a time (with NULL vectors), batching them internally.
@@ -32,10 +34,12 @@ pub mod distance;
 mod error;
 pub mod measure;
 pub mod scan;
+pub mod tiles;
 pub mod topk;
 
 pub use codec::{check_dimensions, check_finite, check_fits, parse_vector, vector_to_text};
-pub use distance::{l2_norm, Matrix, Metric};
+pub use distance::{l2_norm, Metric};
 pub use error::VectorError;
 pub use scan::{top_k_scan, top_k_scan_threads, TopKScanner};
+pub use tiles::Tiles;
 pub use topk::{Direction, TopK};

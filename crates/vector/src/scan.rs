@@ -1,19 +1,20 @@
-//! The exact-scan path of `VectorTopK`: every row of a contiguous matrix
+//! The exact-scan path of `VectorTopK`: every row of a [`Tiles`] column
 //! against one query, through the batch kernels into a bounded heap.
 //!
-//! The matrix is read once, front to back, in chunks small enough for the
+//! The column is read once, front to back, in chunks small enough for the
 //! distances to stay in L1; rows that cannot enter the heap cost one
 //! comparison. Large matrices are split into contiguous row ranges, one per
 //! thread, and the per-thread winners merged in range order, so ties still
 //! go to the lower row number and the answer does not depend on the thread
 //! count.
 
-use crate::distance::{same_dimensions, Matrix, Metric};
+use crate::distance::{same_dimensions, Metric};
+use crate::tiles::TILE_ROWS;
 use crate::topk::{Direction, TopK};
-use crate::VectorError;
+use crate::{Tiles, VectorError};
 
-/// Rows whose distances are computed per batch.
-const CHUNK_ROWS: usize = 512;
+/// Rows whose distances are computed per batch (whole tiles).
+const CHUNK_ROWS: usize = 16 * TILE_ROWS;
 /// Below this many float32 (16 MiB) one thread is faster than spawning.
 const PARALLEL_MIN_ELEMENTS: usize = 4 << 20;
 
@@ -23,11 +24,11 @@ const PARALLEL_MIN_ELEMENTS: usize = 4 << 20;
 pub fn top_k_scan(
     metric: Metric,
     query: &[f32],
-    rows: Matrix<'_>,
+    rows: &Tiles,
     limit: usize,
     offset: usize,
 ) -> Result<Vec<(Option<f64>, usize)>, VectorError> {
-    let threads = if rows.data().len() >= PARALLEL_MIN_ELEMENTS {
+    let threads = if rows.len() * rows.dim() >= PARALLEL_MIN_ELEMENTS {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         1
@@ -39,7 +40,7 @@ pub fn top_k_scan(
 pub fn top_k_scan_threads(
     metric: Metric,
     query: &[f32],
-    rows: Matrix<'_>,
+    rows: &Tiles,
     limit: usize,
     offset: usize,
     threads: usize,
@@ -52,30 +53,28 @@ pub fn top_k_scan_threads(
     } else {
         limit.saturating_add(offset)
     };
-    let threads = threads.clamp(1, rows.rows().div_ceil(CHUNK_ROWS).max(1));
+    let tiles = rows.len().div_ceil(TILE_ROWS);
+    let threads = threads.clamp(1, rows.len().div_ceil(CHUNK_ROWS).max(1));
     if threads == 1 {
         let mut top = TopK::new(limit, offset);
-        scan_range(metric, query, rows, 0, &mut top);
+        scan_range(metric, query, rows, 0..tiles, &mut top);
         return Ok(top.into_sorted());
     }
-    let per_thread = rows.rows().div_ceil(threads);
+    let per_thread = tiles.div_ceil(threads);
+    let range = |t: usize| (t * per_thread).min(tiles)..((t + 1) * per_thread).min(tiles);
+    let scan = |t: usize| {
+        let mut top = TopK::new(keep, 0);
+        scan_range(metric, query, rows, range(t), &mut top);
+        top.into_sorted()
+    };
+    // The calling thread takes the first range: one thread fewer to start.
     let partial: Vec<Vec<(Option<f64>, usize)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let start = (t * per_thread).min(rows.rows());
-                let end = ((t + 1) * per_thread).min(rows.rows());
-                let part = rows.slice(start, end);
-                s.spawn(move || {
-                    let mut top = TopK::new(keep, 0);
-                    scan_range(metric, query, part, start, &mut top);
-                    top.into_sorted()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        let others: Vec<_> = (1..threads).map(|t| s.spawn(move || scan(t))).collect();
+        let mut partial = vec![scan(0)];
+        for h in others {
+            partial.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        partial
     });
     // Range order, each range best first: among equal distances the lower
     // row is offered first and so wins, as in the single-threaded scan.
@@ -86,29 +85,29 @@ pub fn top_k_scan_threads(
     Ok(top.into_sorted())
 }
 
-/// Offers rows `0..rows.rows()` (numbered from `first_row`) to `top` in
-/// order; dimensions were checked by the caller.
+/// Offers the rows of `tiles` (a range of tile numbers) to `top` in order;
+/// dimensions were checked by the caller.
 fn scan_range(
     metric: Metric,
     query: &[f32],
-    rows: Matrix<'_>,
-    first_row: usize,
+    rows: &Tiles,
+    tiles: std::ops::Range<usize>,
     top: &mut TopK<usize>,
 ) {
-    let mut buf = vec![0f64; CHUNK_ROWS.min(rows.rows())];
-    let mut start = 0;
-    while start < rows.rows() {
-        let end = (start + CHUNK_ROWS).min(rows.rows());
+    let end_row = (tiles.end * TILE_ROWS).min(rows.len());
+    let mut buf = vec![0f64; CHUNK_ROWS];
+    let mut start = tiles.start * TILE_ROWS;
+    while start < end_row {
+        let end = (start + CHUNK_ROWS).min(end_row);
         let out = &mut buf[..end - start];
-        // Everything from `start` on: the kernel prefetches past `end`.
-        metric.distances_raw(query, &rows.data()[start * rows.dim()..], out);
+        metric.distances_raw(query, rows, start / TILE_ROWS, out);
         let mut threshold = top.asc_threshold();
         for (i, &d) in out.iter().enumerate() {
             // `d >= threshold` is false for NaN (NULL), which always competes.
             if d >= threshold {
                 continue;
             }
-            top.push(Some(d), first_row + start + i);
+            top.push(Some(d), start + i);
             threshold = top.asc_threshold();
         }
         start = end;
@@ -123,8 +122,8 @@ fn scan_range(
 pub struct TopKScanner<T> {
     metric: Metric,
     query: Vec<f32>,
-    /// Pending rows, back to back; a NULL row is zeros.
-    rows: Vec<f32>,
+    /// Pending rows; a NULL row is zeros.
+    rows: Tiles,
     /// Per pending row: whether it is NULL, and its payload.
     pending: Vec<(bool, T)>,
     distances: Vec<f64>,
@@ -142,7 +141,7 @@ impl<T> TopKScanner<T> {
     ) -> TopKScanner<T> {
         TopKScanner {
             metric,
-            rows: Vec::with_capacity(CHUNK_ROWS * query.len()),
+            rows: Tiles::new(query.len()),
             query,
             pending: Vec::with_capacity(CHUNK_ROWS),
             distances: vec![0.0; CHUNK_ROWS],
@@ -157,9 +156,9 @@ impl<T> TopKScanner<T> {
         match vector {
             Some(v) => {
                 same_dimensions(v, &self.query)?;
-                self.rows.extend_from_slice(v);
+                self.rows.push(v);
             }
-            None => self.rows.resize(self.rows.len() + self.query.len(), 0.0),
+            None => self.rows.push(&vec![0.0; self.query.len()]),
         }
         self.pending.push((vector.is_none(), payload));
         if self.pending.len() == CHUNK_ROWS {
@@ -170,7 +169,7 @@ impl<T> TopKScanner<T> {
 
     fn flush(&mut self) {
         let out = &mut self.distances[..self.pending.len()];
-        self.metric.distances_raw(&self.query, &self.rows, out);
+        self.metric.distances_raw(&self.query, &self.rows, 0, out);
         for ((null, payload), &d) in self.pending.drain(..).zip(out.iter()) {
             self.top.push(if null { None } else { Some(d) }, payload);
         }
@@ -204,12 +203,12 @@ mod tests {
     fn brute(
         metric: Metric,
         q: &[f32],
-        m: Matrix<'_>,
+        m: &Tiles,
         limit: usize,
         offset: usize,
     ) -> Vec<(Option<f64>, usize)> {
-        let mut all: Vec<(Option<f64>, usize)> = (0..m.rows())
-            .map(|i| (metric.distance(m.row(i), q).unwrap(), i))
+        let mut all: Vec<(Option<f64>, usize)> = (0..m.len())
+            .map(|i| (metric.distance(&m.row(i), q).unwrap(), i))
             .collect();
         // Stable: equal distances stay in row order; NULL first.
         all.sort_by(|a, b| match (a.0, b.0) {
@@ -223,16 +222,15 @@ mod tests {
 
     #[test]
     fn scan_equals_brute_force_on_any_thread_count() {
-        for (rows, dim) in [(0, 3), (1, 3), (37, 5), (1500, 12), (2100, 33)] {
-            let m_data = data(rows, dim, rows as u64 * 31 + dim as u64);
-            let m = Matrix::new(&m_data, dim, rows).unwrap();
+        for (rows, dim) in [(0, 3), (1, 3), (37, 5), (1500, 12), (2100, 33), (1100, 1)] {
+            let m = Tiles::from_rows(dim, &data(rows, dim, rows as u64 * 31 + dim as u64)).unwrap();
             let q = data(1, dim, 99);
             for metric in Metric::ALL {
                 for (limit, offset) in [(10, 0), (5, 7), (0, 3), (rows + 5, 0)] {
-                    let want = brute(metric, &q, m, limit, offset);
+                    let want = brute(metric, &q, &m, limit, offset);
                     for threads in [1, 2, 3] {
                         let got =
-                            top_k_scan_threads(metric, &q, m, limit, offset, threads).unwrap();
+                            top_k_scan_threads(metric, &q, &m, limit, offset, threads).unwrap();
                         assert_eq!(got, want, "{metric:?} rows {rows} dim {dim} limit {limit} offset {offset} threads {threads}");
                     }
                 }
@@ -244,8 +242,8 @@ mod tests {
     fn zero_vectors_rank_first_under_cosine() {
         let mut d = data(40, 4, 7);
         d[20 * 4..21 * 4].fill(0.0);
-        let m = Matrix::new(&d, 4, 40).unwrap();
-        let got = top_k_scan(Metric::Cosine, &[1.0, 2.0, 3.0, 4.0], m, 3, 0).unwrap();
+        let m = Tiles::from_rows(4, &d).unwrap();
+        let got = top_k_scan(Metric::Cosine, &[1.0, 2.0, 3.0, 4.0], &m, 3, 0).unwrap();
         assert_eq!(got[0], (None, 20));
     }
 
@@ -277,8 +275,8 @@ mod tests {
 
     #[test]
     fn dimension_mismatch_is_an_error() {
-        let m = Matrix::new(&[0.0; 6], 3, 2).unwrap();
-        let e = top_k_scan(Metric::L2, &[1.0, 2.0], m, 1, 0).unwrap_err();
+        let m = Tiles::from_rows(3, &[0.0; 6]).unwrap();
+        let e = top_k_scan(Metric::L2, &[1.0, 2.0], &m, 1, 0).unwrap_err();
         assert_eq!(e.to_string(), "vectors have different dimensions: 3 and 2");
     }
 }

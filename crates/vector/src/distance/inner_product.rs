@@ -7,24 +7,12 @@ pub(crate) struct NegativeInnerProduct;
 
 impl Kernel for NegativeInnerProduct {
     #[inline(always)]
-    fn step(acc: &mut [f32; 2], x: f32, q: f32) {
-        acc[0] += x * q;
+    fn step(acc: f32, x: f32, q: f32) -> f32 {
+        acc + x * q
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx")]
-    unsafe fn step8(
-        acc: &mut [std::arch::x86_64::__m256; 2],
-        x: std::arch::x86_64::__m256,
-        q: std::arch::x86_64::__m256,
-    ) {
-        use std::arch::x86_64::*;
-        acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(x, q));
-    }
-
-    fn finish(&self, acc: [f32; 2]) -> f64 {
+    fn finish(&self, acc: f32, _: f32) -> f64 {
         // Negation is exactly TiDB's `d * -1`, signed zero included.
-        -(acc[0] as f64)
+        -(acc as f64)
     }
 }

@@ -3,9 +3,9 @@
 //! Every result equals, bit for bit, what TiDB computes on amd64: float32
 //! accumulation in index order for L1, L2, cosine and inner product, float64
 //! for the L2 norm (see each metric's file). The batch form
-//! ([`Metric::distances`]) gets its speed from running eight rows per SIMD
-//! register instead of reordering the sums (see `block.rs`), so the exact
-//! scan and the SQL functions always agree.
+//! ([`Metric::distances`], over [`Tiles`]) gets its speed from running one
+//! row per SIMD lane instead of reordering the sums (see `block.rs`), so the
+//! exact scan and the SQL functions always agree.
 //!
 //! NaN results (cosine against a zero vector, `inf - inf`) are SQL NULL and
 //! come back as `None`; infinities are returned as they are.
@@ -19,7 +19,7 @@ mod l2_norm;
 
 pub use l2_norm::l2_norm;
 
-use crate::VectorError;
+use crate::{Tiles, VectorError};
 
 /// A distance function usable in `ORDER BY … LIMIT k`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,36 +78,47 @@ impl Metric {
     }
 
     /// `VEC_*_DISTANCE(row, query)` for every row of `rows`, into `out`
-    /// (one slot per row, `rows.rows()` of them; `None` is NULL). Identical
+    /// (one slot per row, `rows.len()` of them; `None` is NULL). Identical
     /// to calling [`Metric::distance`] per row, several times faster.
     pub fn distances(
         self,
         query: &[f32],
-        rows: Matrix<'_>,
+        rows: &Tiles,
         out: &mut [Option<f64>],
     ) -> Result<(), VectorError> {
         if rows.dim() != query.len() {
             return Err(VectorError::DifferentDimensions(rows.dim(), query.len()));
         }
-        let mut raw = vec![0f64; rows.rows()];
-        self.distances_raw(query, rows.data(), &mut raw);
+        let mut raw = vec![0f64; rows.len()];
+        self.distances_raw(query, rows, 0, &mut raw);
         for (o, d) in out.iter_mut().zip(raw) {
             *o = null_if_nan(d);
         }
         Ok(())
     }
 
-    /// The scan's inner loop: distances to the first `out.len()` rows of
-    /// `data` (rows of `query.len()` floats), NaN standing for NULL. `data`
-    /// may go on past those rows; the kernel reads ahead into it.
-    pub(crate) fn distances_raw(self, query: &[f32], data: &[f32], out: &mut [f64]) {
+    /// The scan's inner loop: distances to rows `first_tile * TILE_ROWS..`
+    /// of `rows`, one per slot of `out`, NaN standing for NULL.
+    pub(crate) fn distances_raw(
+        self,
+        query: &[f32],
+        rows: &Tiles,
+        first_tile: usize,
+        out: &mut [f64],
+    ) {
         match self {
-            Metric::L1 => block::rows(&l1::L1, query, data, out),
-            Metric::L2 => block::rows(&l2::L2, query, data, out),
-            Metric::Cosine => block::rows(&cosine::Cosine::new(query), query, data, out),
-            Metric::NegativeInnerProduct => {
-                block::rows(&inner_product::NegativeInnerProduct, query, data, out)
+            Metric::L1 => block::tiles(&l1::L1, query, rows, first_tile, out),
+            Metric::L2 => block::tiles(&l2::L2, query, rows, first_tile, out),
+            Metric::Cosine => {
+                block::tiles(&cosine::Cosine::new(query), query, rows, first_tile, out)
             }
+            Metric::NegativeInnerProduct => block::tiles(
+                &inner_product::NegativeInnerProduct,
+                query,
+                rows,
+                first_tile,
+                out,
+            ),
         }
     }
 }
@@ -131,48 +142,6 @@ pub fn same_dimensions(a: &[f32], b: &[f32]) -> Result<(), VectorError> {
 
 fn null_if_nan(d: f64) -> Option<f64> {
     (!d.is_nan()).then_some(d)
-}
-
-/// A read-only row-major matrix: `rows` vectors of `dim` float32 each,
-/// stored back to back (how the exact scan wants its input).
-#[derive(Debug, Clone, Copy)]
-pub struct Matrix<'a> {
-    data: &'a [f32],
-    dim: usize,
-    rows: usize,
-}
-
-impl<'a> Matrix<'a> {
-    /// `None` unless `data.len() == rows * dim`. The row count is explicit
-    /// because a matrix of 0-dimensional vectors still has rows.
-    pub fn new(data: &'a [f32], dim: usize, rows: usize) -> Option<Self> {
-        (dim.checked_mul(rows) == Some(data.len())).then_some(Matrix { data, dim, rows })
-    }
-
-    pub fn data(&self) -> &'a [f32] {
-        self.data
-    }
-
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    pub fn row(&self, i: usize) -> &'a [f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
-    }
-
-    /// Rows `start..end` as a matrix of their own.
-    pub fn slice(&self, start: usize, end: usize) -> Matrix<'a> {
-        Matrix {
-            data: &self.data[start * self.dim..end * self.dim],
-            dim: self.dim,
-            rows: end - start,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -43,11 +43,14 @@ fn empty_vectors() {
     let ip = d(Metric::NegativeInnerProduct, &[], &[]).unwrap();
     assert!(ip == 0.0 && ip.is_sign_negative(), "TiDB computes 0 * -1");
     assert_eq!(l2_norm(&[]), Some(0.0));
-    let m = Matrix::new(&[], 0, 3).unwrap();
+    let mut m = Tiles::new(0);
+    for _ in 0..3 {
+        m.push(&[]);
+    }
     let mut out = [Some(1.0); 3];
-    Metric::Cosine.distances(&[], m, &mut out).unwrap();
+    Metric::Cosine.distances(&[], &m, &mut out).unwrap();
     assert_eq!(out, [None; 3]);
-    Metric::L2.distances(&[], m, &mut out).unwrap();
+    Metric::L2.distances(&[], &m, &mut out).unwrap();
     assert_eq!(out, [Some(0.0); 3]);
 }
 
@@ -57,9 +60,9 @@ fn different_dimensions_error() {
         let e = m.distance(&[1.0], &[1.0, 2.0, 3.0]).unwrap_err();
         assert_eq!(e.to_string(), "vectors have different dimensions: 1 and 3");
     }
-    let rows = Matrix::new(&[0.0; 6], 3, 2).unwrap();
+    let rows = Tiles::from_rows(3, &[0.0; 6]).unwrap();
     let mut out = [None; 2];
-    let e = Metric::L2.distances(&[1.0], rows, &mut out).unwrap_err();
+    let e = Metric::L2.distances(&[1.0], &rows, &mut out).unwrap_err();
     assert_eq!(e.to_string(), "vectors have different dimensions: 3 and 1");
 }
 
@@ -79,7 +82,7 @@ fn identical_vectors_have_cosine_distance_exactly_zero() {
         let rows: Vec<f32> = v.iter().cycle().take(dim * 20).copied().collect();
         let mut out = vec![None; 20];
         Metric::Cosine
-            .distances(&v, Matrix::new(&rows, dim, 20).unwrap(), &mut out)
+            .distances(&v, &Tiles::from_rows(dim, &rows).unwrap(), &mut out)
             .unwrap();
         assert!(out.iter().all(|o| *o == Some(0.0)), "dim {dim}: {out:?}");
     }
@@ -238,14 +241,17 @@ proptest! {
     }
 
     #[test]
-    fn batch_equals_pairwise_bit_for_bit((query, rows, data) in matrix(40, 40)) {
+    fn batch_equals_pairwise_bit_for_bit((query, rows, data) in matrix(40, 70)) {
         let dim = query.len();
-        let m = Matrix::new(&data, dim, rows).unwrap();
+        let mut m = Tiles::new(dim);
+        for i in 0..rows {
+            m.push(&data[i * dim..(i + 1) * dim]);
+        }
         for metric in Metric::ALL {
             let mut out = vec![Some(f64::MAX); rows];
-            metric.distances(&query, m, &mut out).unwrap();
+            metric.distances(&query, &m, &mut out).unwrap();
             for (i, got) in out.iter().enumerate() {
-                let want = metric.distance(m.row(i), &query).unwrap();
+                let want = metric.distance(&m.row(i), &query).unwrap();
                 prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{:?} row {} dim {}", metric, i, dim);
             }
         }
