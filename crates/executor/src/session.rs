@@ -5,6 +5,7 @@
 
 use crate::api::{ColumnInfo, Output, PreparedInfo, ResultSet, StatusFlags};
 use crate::exec::{Exec, StmtState};
+use crate::plan_cache::{self, Lookup, PlanCache};
 use crate::sysvars::{self, Scope};
 use crate::Engine;
 use sqlparser::ast;
@@ -37,12 +38,15 @@ pub struct SessionInfo {
     /// (protocol version, cipher) when the connection runs over TLS,
     /// for `SHOW STATUS LIKE 'Ssl_%'`.
     pub tls: Option<(String, String)>,
+    /// The previous statement ran a cached plan (`@@last_plan_from_cache`).
+    pub last_plan_from_cache: bool,
 }
 
 impl SessionInfo {
     pub fn session_value(&self, var: &sysvars::Var) -> Option<String> {
         match var.name {
             "last_insert_id" => Some(self.last_insert_id.to_string()),
+            "last_plan_from_cache" => Some(u8::from(self.last_plan_from_cache).to_string()),
             _ => self.vars.get(var.name).cloned(),
         }
     }
@@ -73,6 +77,9 @@ pub struct Session {
     warnings: Vec<(&'static str, u16, String)>,
     prepared: HashMap<u32, Prepared>,
     next_stmt_id: u32,
+    plan_cache: PlanCache,
+    /// The running statement's plan came from `plan_cache`.
+    plan_from_cache: bool,
 }
 
 impl Session {
@@ -91,12 +98,15 @@ impl Session {
                 found_rows: 0,
                 client_found_rows: false,
                 tls: None,
+                last_plan_from_cache: false,
             },
             txn: None,
             in_begin: false,
             warnings: Vec::new(),
             prepared: HashMap::new(),
             next_stmt_id: 1,
+            plan_cache: PlanCache::default(),
+            plan_from_cache: false,
         }
     }
 
@@ -111,6 +121,10 @@ impl Session {
     }
 
     fn execute_sync(&mut self, sql: &str, multi: bool) -> Vec<Result<Output>> {
+        self.info.last_plan_from_cache = std::mem::take(&mut self.plan_from_cache);
+        if let Some(out) = self.execute_cached(sql) {
+            return vec![out];
+        }
         let stmts = match parse::parse(sql) {
             Ok(s) => s,
             Err(e) => return vec![Err(e)],
@@ -131,6 +145,44 @@ impl Session {
             }
         }
         out
+    }
+
+    /// Runs `sql` through the statement cache when it is a SELECT whose
+    /// template is (or turns out to be) cacheable; `None`: parse it as usual.
+    fn execute_cached(&mut self, sql: &str) -> Option<Result<Output>> {
+        let text = tiembed_sql::literals::parameterize(sql)?;
+        let key = text.cache_key();
+        let catalog = self.engine.catalog();
+        let db = self.info.db.clone();
+        let plan = match self.plan_cache.get(&catalog, db.as_deref(), &key) {
+            Lookup::Hit(template) => {
+                self.plan_from_cache = true;
+                plan_cache::with_literals(&template, &text.values)
+            }
+            Lookup::Uncacheable => return None,
+            Lookup::Miss => {
+                let ctx = BindContext {
+                    catalog: &catalog,
+                    current_db: db.as_deref(),
+                };
+                let bind_text = |sql: &str| match parse::parse(sql).ok()?.as_slice() {
+                    [Statement::Sql { stmt, .. }] => match stmt.as_ref() {
+                        ast::Statement::Query(q) => bind::bind_query(&ctx, q).ok(),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                // Errors are left to the ordinary path, which reports them.
+                let own = bind_text(sql)?;
+                let template = bind_text(&text.template)
+                    .filter(|t| t.param_count == text.values.len())
+                    .filter(|t| plan_cache::with_literals(t, &text.values) == own);
+                self.plan_cache
+                    .insert(db.as_deref(), key, template.map(Arc::new));
+                own
+            }
+        };
+        Some(self.track_warnings(false, |s| s.run_query_plan(plan, &[])))
     }
 
     pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo> {
@@ -178,6 +230,7 @@ impl Session {
     }
 
     pub async fn execute_prepared(&mut self, id: u32, params: Vec<Value>) -> Result<Output> {
+        self.info.last_plan_from_cache = std::mem::take(&mut self.plan_from_cache);
         let (stmt, inline) = match self.prepared.get(&id) {
             Some(p) => {
                 if params.len() != p.param_count {
@@ -287,10 +340,20 @@ impl Session {
 
     fn run(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
         let keep_warnings = matches!(stmt, Statement::Show(s) if matches!(s.kind, parse::ShowKind::Warnings | parse::ShowKind::Errors));
+        self.track_warnings(keep_warnings, |s| s.dispatch(stmt, params))
+    }
+
+    /// Runs one statement: its warnings replace the last statement's
+    /// (unless `keep_warnings`: SHOW WARNINGS), and its error becomes one.
+    fn track_warnings(
+        &mut self,
+        keep_warnings: bool,
+        f: impl FnOnce(&mut Self) -> Result<Output>,
+    ) -> Result<Output> {
         if !keep_warnings {
             self.warnings.clear();
         }
-        let result = self.dispatch(stmt, params);
+        let result = f(self);
         if let Err(e) = &result {
             if !keep_warnings {
                 self.warnings.push(("Error", 0, e.to_string()));
@@ -473,7 +536,11 @@ impl Session {
             catalog: &catalog,
             current_db: self.info.db.as_deref(),
         };
-        let mut plan = bind::bind_query(&ctx, q)?;
+        let plan = bind::bind_query(&ctx, q)?;
+        self.run_query_plan(plan, params)
+    }
+
+    fn run_query_plan(&mut self, mut plan: QueryPlan, params: &[Value]) -> Result<Output> {
         let rs = self.run_query(&mut plan, params)?;
         self.info.found_rows = rs.rows.len() as u64;
         self.info.row_count = -1;

@@ -147,6 +147,8 @@ pub static VARS: &[Var] = &[
     v("timestamp", SessionOnly, Int, "0"),
     ro("warning_count", SessionOnly, Int, "0"),
     ro("error_count", SessionOnly, Int, "0"),
+    // TiDB's: 1 when the previous statement ran a cached plan.
+    ro("last_plan_from_cache", SessionOnly, Int, "0"),
     v("tiembed_hnsw_ef_search", SessionOnly, Int, "0"),
 ];
 
