@@ -3,8 +3,8 @@
 //! Point selects arrive as text that differs only in its literals
 //! (`SELECT … WHERE id = 17`, `… = 42`); parsing and binding each one costs
 //! more than running it. [`parameterize`] splits a single SELECT's text into
-//! a template, with every number and single-quoted string replaced by `?`,
-//! and the literals' values, so that the executor can bind the template once
+//! a template, with every number and single-quoted string replaced by `?`
+//! (except `LIMIT`/`OFFSET` counts, which stay), and the literals' values, so that the executor can bind the template once
 //! and run it with each statement's values, as a prepared statement would.
 //!
 //! The scan is deliberately narrow: anything it does not fully understand
@@ -60,14 +60,22 @@ pub fn parameterize(sql: &str) -> Option<Parameterized> {
     // Bytes `copied..i` are still to be copied verbatim. Every byte the
     // scan acts on is ASCII, so slicing `text` at them is always valid.
     let (mut i, mut copied) = (0, 0);
+    // Inside `LIMIT n[, m]` / `OFFSET n`: the counts stay in the template
+    // (the plan holds them as numbers, not expressions).
+    let mut in_limit = false;
     while i < b.len() {
         let c = b[i];
         let literal_start = i;
+        if !(c.is_ascii_digit() || c == b',' || c.is_ascii_whitespace()) {
+            in_limit = false;
+        }
         let value = if is_word_byte(c) && !c.is_ascii_digit() {
             // A word (keyword or name), digits included: `t1` is no number.
             while i < b.len() && is_word_byte(b[i]) {
                 i += 1;
             }
+            let word = &b[literal_start..i];
+            in_limit = word.eq_ignore_ascii_case(b"limit") || word.eq_ignore_ascii_case(b"offset");
             if b.get(i) == Some(&b'\'') {
                 return None; // x'1F', N'a', _utf8mb4'a'
             }
@@ -78,6 +86,9 @@ pub fn parameterize(sql: &str) -> Option<Parameterized> {
             Value::Str(value)
         } else if c == b'"' || c == b'`' {
             i = skip_quoted(b, i)?;
+            continue;
+        } else if c.is_ascii_digit() && in_limit {
+            i = number_end(b, i)?;
             continue;
         } else if c.is_ascii_digit() || (c == b'.' && starts_number_after_dot(b, i)) {
             let end = number_end(b, i)?;
@@ -192,8 +203,11 @@ mod tests {
         assert_eq!(v, vec![Value::Int(42)]);
         let (t, v) =
             split("select * from t1 where a in (1, 2.5, 1e3) and b = 'it''s ü' limit 10").unwrap();
-        assert_eq!(t, "select * from t1 where a in (?, ?, ?) and b = ? limit ?");
-        assert_eq!(v.len(), 5);
+        assert_eq!(
+            t,
+            "select * from t1 where a in (?, ?, ?) and b = ? limit 10"
+        );
+        assert_eq!(v.len(), 4);
         assert_eq!(v[1], number_literal_value("2.5").unwrap());
         assert_eq!(v[2], Value::Double(1000.0));
         assert_eq!(v[3], Value::Str("it's ü".into()));
@@ -201,6 +215,14 @@ mod tests {
         let (t, v) = split("SELECT `a 1`, \"x\"\"y\", t2.c3, .5 FROM db1.t2").unwrap();
         assert_eq!(t, "SELECT `a 1`, \"x\"\"y\", t2.c3, ? FROM db1.t2");
         assert_eq!(v, vec![number_literal_value(".5").unwrap()]);
+        // Row counts are part of the template.
+        let (t, v) = split("SELECT a FROM t WHERE b > 1 LIMIT 5, 10").unwrap();
+        assert_eq!(
+            (t.as_str(), v.len()),
+            ("SELECT a FROM t WHERE b > ? LIMIT 5, 10", 1)
+        );
+        let (t, _) = split("SELECT a FROM t LIMIT 10 OFFSET 20").unwrap();
+        assert_eq!(t, "SELECT a FROM t LIMIT 10 OFFSET 20");
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn main() {
         thread_counts.push(cores);
     }
     for threads in thread_counts {
-        let bandwidth = read_bandwidth(&buffer, threads);
+        let bandwidth = read_bandwidth(&buffer, threads, 5);
         // Warm-up, and the answer must not depend on the thread count.
         let first = top_k_scan_threads(Metric::Cosine, &queries[..DIM], &matrix, K, 0, threads)
             .expect("scan");

@@ -49,11 +49,11 @@ pub struct Bandwidth {
     pub cpu: Option<f64>,
 }
 
-/// Best of five passes summing `buf` (split over `threads`).
-pub fn read_bandwidth(buf: &[f32], threads: usize) -> Bandwidth {
+/// Best of `passes` passes summing `buf` (split over `threads`).
+pub fn read_bandwidth(buf: &[f32], threads: usize, passes: usize) -> Bandwidth {
     let bytes = std::mem::size_of_val(buf) as f64;
     let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
-    for _ in 0..5 {
+    for _ in 0..passes.max(1) {
         let (c0, t) = (thread_cpu_seconds(), Instant::now());
         let total: f32 = if threads == 1 {
             sum(buf)
