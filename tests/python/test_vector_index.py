@@ -65,10 +65,10 @@ def vec_text(v):
 
 
 def scan_infos(conn, sql, args=None):
-    """Operator info of every TableFullScan row in EXPLAIN <sql>."""
+    """Operator info of every table scan (full or key range) in EXPLAIN <sql>."""
     plan = fetch(conn, "EXPLAIN " + sql, args)
-    infos = [r[4] for r in plan if "TableFullScan" in r[0]]
-    assert infos, f"no TableFullScan in the plan of {sql!r}: {plan}"
+    infos = [r[4] for r in plan if "TableFullScan" in r[0] or "TableRangeScan" in r[0]]
+    assert infos, f"no table scan in the plan of {sql!r}: {plan}"
     return infos, plan
 
 

@@ -9,11 +9,13 @@ use chrono::NaiveDateTime;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
 use std::rc::Rc;
 use std::sync::Arc;
 use tiembed_sql::bind::{conjuncts, visit};
 use tiembed_sql::plan::{
-    Access, AggCall, AggFunc, JoinKind, Plan, SortKey, SubqueryPlan, WindowCall, WindowFunc,
+    Access, AggCall, AggFunc, JoinKind, Plan, RangeBound, SortKey, SubqueryPlan, WindowCall,
+    WindowFunc,
 };
 use tiembed_sql::{CmpOp, Expr, Func, SubqueryKind, VarScope};
 use tiembed_storage::{table as tbl, Transaction};
@@ -263,16 +265,34 @@ impl<'s, 'r> Exec<'s, 'r> {
         access: &Access,
         f: &mut dyn FnMut(Vec<u8>, Row) -> Result<bool>,
     ) -> Result<()> {
+        self.scan_each_ordered(table, access, false, f)
+    }
+
+    /// [`Self::scan_each`]; scans ([`Access::is_scan`]) run in key order,
+    /// descending when `reverse`.
+    pub(crate) fn scan_each_ordered(
+        &self,
+        table: &TableDef,
+        access: &Access,
+        reverse: bool,
+        f: &mut dyn FnMut(Vec<u8>, Row) -> Result<bool>,
+    ) -> Result<()> {
         let txn = self.st.txn.borrow();
-        match self.resolve_access(table, access)? {
-            Resolved::Full => {
-                for item in tbl::scan_rows(&txn, table, false)? {
-                    let (k, r) = item?;
-                    if !f(k, pad_row(table, r))? {
-                        break;
-                    }
+        let feed = |rows: tbl::RowIter, f: &mut dyn FnMut(Vec<u8>, Row) -> Result<bool>| {
+            for item in rows {
+                let (k, r) = item?;
+                if !f(k, pad_row(table, r))? {
+                    break;
                 }
             }
+            Ok(())
+        };
+        match self.resolve_access(table, access)? {
+            Resolved::Full => feed(tbl::scan_rows(&txn, table, reverse)?, f),
+            Resolved::Range(low, high) => feed(
+                tbl::scan_primary_key_range(&txn, table, low.as_ref(), high.as_ref(), reverse)?,
+                f,
+            ),
             Resolved::Keys(keys) => {
                 let mut seen = HashSet::new();
                 for pk in keys {
@@ -282,18 +302,13 @@ impl<'s, 'r> Exec<'s, 'r> {
                         }
                     }
                 }
+                Ok(())
             }
             Resolved::Index(idx, values) => {
-                for item in tbl::index_lookup(&txn, table, &idx, &values, false)? {
-                    let (k, r) = item?;
-                    if !f(k, pad_row(table, r))? {
-                        break;
-                    }
-                }
+                feed(tbl::index_lookup(&txn, table, &idx, &values, false)?, f)
             }
-            Resolved::Nothing => {}
+            Resolved::Nothing => Ok(()),
         }
-        Ok(())
     }
 
     /// Turns an access path's constant expressions into key values of the
@@ -328,6 +343,30 @@ impl<'s, 'r> Exec<'s, 'r> {
                     }
                 }
                 Ok(Resolved::Keys(keys))
+            }
+            Access::PrimaryKeyRange { low, high } => {
+                let column = table
+                    .primary_key()
+                    .and_then(|pk| table.column(&pk.columns[0]))
+                    .ok_or_else(|| Error::internal("primary key range without a key"))?;
+                let bound = |b: &Option<RangeBound>| -> Result<Option<Bound<Value>>> {
+                    let Some(b) = b else {
+                        return Ok(Some(Bound::Unbounded));
+                    };
+                    Ok(
+                        match key_value(&self.eval(&b.value, &[])?, &column.data_type) {
+                            KeyValue::Exact(v) if b.inclusive => Some(Bound::Included(v)),
+                            KeyValue::Exact(v) => Some(Bound::Excluded(v)),
+                            // Between two keys, out of the type's range, a
+                            // string: the filter decides, over every row.
+                            _ => None,
+                        },
+                    )
+                };
+                match (bound(low)?, bound(high)?) {
+                    (Some(low), Some(high)) => Ok(Resolved::Range(low, high)),
+                    _ => Ok(Resolved::Full),
+                }
             }
             Access::Index { index, values } => {
                 let idx = table
@@ -718,6 +757,8 @@ pub(crate) struct SortRow {
 
 enum Resolved {
     Full,
+    /// Bounds on the primary key's first column.
+    Range(Bound<Value>, Bound<Value>),
     Keys(Vec<Vec<Value>>),
     Index(tiembed_types::IndexDef, Vec<Value>),
     Nothing,

@@ -745,17 +745,16 @@ fn explain_node(
             format!("rows:{}", rows.len()),
         ),
         Plan::Scan { table, access, .. } => match access {
-            Access::Full => {
+            Access::Full | Access::PrimaryKeyRange { .. } => {
                 let mut info = "keep order:false".to_string();
                 if let Some((_, note)) = ann_notes.iter().find(|(id, _)| *id == table.id) {
                     info = format!("{info}, {note}");
                 }
-                (
-                    "TableFullScan",
-                    "cop[tikv]",
-                    format!("table:{}", table.name),
-                    info,
-                )
+                let name = match access {
+                    Access::Full => "TableFullScan",
+                    _ => "TableRangeScan",
+                };
+                (name, "cop[tikv]", format!("table:{}", table.name), info)
             }
             Access::PrimaryKey(k) if k.len() == 1 => (
                 "Point_Get",

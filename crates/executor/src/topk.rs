@@ -36,7 +36,7 @@ use tiembed_sql::bind::{is_constant, transform};
 use tiembed_sql::plan::{Access, Plan, SortKey};
 use tiembed_sql::{Expr, Func};
 use tiembed_storage::table as tbl;
-use tiembed_types::{Error, IndexDef, IndexKind, Result, TableDef, Value, VectorMetric};
+use tiembed_types::{DataType, Error, IndexDef, IndexKind, Result, TableDef, Value, VectorMetric};
 use tiembed_vector::{top_k_scan, Metric};
 
 /// First round's candidates beyond what the LIMIT needs: room for a
@@ -98,6 +98,25 @@ impl<'p> Pipeline<'p> {
     }
 }
 
+/// `Some(descending)` when `keys` sort by the whole primary key, all in one
+/// direction, and the pipeline scans the table: rows then come out of the
+/// scan in sort order. Integer columns only, whose key order is numeric
+/// order (a string key's byte order need not be its collation's).
+fn primary_key_order(p: &Pipeline, keys: &[SortKey]) -> Option<bool> {
+    let pk = p.table.primary_key()?;
+    let descending = keys.first()?.desc;
+    let sorted_by_key = p.access.is_scan()
+        && keys.len() == pk.columns.len()
+        && keys.iter().zip(&pk.columns).all(|(k, name)| {
+            p.table.column_index(name).is_some_and(|slot| {
+                k.desc == descending
+                    && p.over_base(&k.expr) == Expr::Column(slot)
+                    && matches!(p.table.columns[slot].data_type, DataType::Int { .. })
+            })
+        });
+    sorted_by_key.then_some(descending)
+}
+
 /// An ascending `VEC_*_DISTANCE(column, constant)` sort key over the base
 /// table, the constant evaluated.
 struct DistanceKey {
@@ -148,7 +167,23 @@ impl Exec<'_, '_> {
                 return Ok(rows);
             }
         }
+        if let Some(descending) = primary_key_order(&pipeline, keys) {
+            return self.first_in_key_order(&pipeline, descending, n);
+        }
         self.streaming_top_n(&pipeline, keys, n)
+    }
+
+    /// The first `n` rows through the pipeline, reading the table in key
+    /// order: `ORDER BY pk LIMIT n` stops after n rows.
+    fn first_in_key_order(&self, p: &Pipeline, descending: bool, n: usize) -> Result<Vec<Row>> {
+        let mut out = Vec::with_capacity(n.min(1024));
+        self.scan_each_ordered(p.table, p.access, descending, &mut |_, row| {
+            if let Some(row) = self.through(&p.stages, row)? {
+                out.push(row);
+            }
+            Ok(out.len() < n)
+        })?;
+        Ok(out)
     }
 
     /// Runs one base row through the pipeline: `None` if a filter drops it.
@@ -190,7 +225,7 @@ impl Exec<'_, '_> {
 
     fn distance_key(&self, p: &Pipeline, keys: &[SortKey]) -> Result<Option<DistanceKey>> {
         let [key] = keys else { return Ok(None) };
-        if key.desc || !matches!(p.access, Access::Full) {
+        if key.desc || !p.access.is_scan() {
             return Ok(None);
         }
         let expr = p.over_base(&key.expr);
@@ -456,7 +491,7 @@ fn ann_choice<'p>(
             metric.function_name().to_ascii_lowercase()
         )));
     }
-    if !matches!(p.access, Access::Full) {
+    if !p.access.is_scan() {
         return None;
     }
     Some(Ok(index))

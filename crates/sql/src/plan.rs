@@ -59,6 +59,28 @@ pub enum Access {
         index: String,
         values: Vec<Expr>,
     },
+    /// A range of the primary key's first column (an integer): rows in key
+    /// order between the bounds. The filter above still applies in full.
+    PrimaryKeyRange {
+        low: Option<RangeBound>,
+        high: Option<RangeBound>,
+    },
+}
+
+impl Access {
+    /// Reads rows in key order (all of them, or a key range), leaving the
+    /// filter above to do the selecting: paths that rank or index rows
+    /// themselves may replace it.
+    pub fn is_scan(&self) -> bool {
+        matches!(self, Access::Full | Access::PrimaryKeyRange { .. })
+    }
+}
+
+/// One end of [`Access::PrimaryKeyRange`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeBound {
+    pub value: Expr,
+    pub inclusive: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +270,9 @@ impl Plan {
                 Access::Full => {}
                 Access::PrimaryKey(keys) => keys.iter_mut().flatten().for_each(f),
                 Access::Index { values, .. } => values.iter_mut().for_each(f),
+                Access::PrimaryKeyRange { low, high } => {
+                    low.iter_mut().chain(high).for_each(|b| f(&mut b.value))
+                }
             },
             Plan::Filter { predicate, .. } => f(predicate),
             Plan::Project { exprs, .. } => exprs.iter_mut().for_each(f),

@@ -292,6 +292,41 @@ pub fn scan_rows<'a>(
     decode_rows(txn.scan_prefix(space(table), &[ROW_PREFIX], reverse)?)
 }
 
+/// The rows whose primary key's first column lies between `low` and `high`
+/// (key values of that column's type), in key order or `reverse`.
+pub fn scan_primary_key_range<'a>(
+    txn: &'a Transaction,
+    table: &TableDef,
+    low: Bound<&Value>,
+    high: Bound<&Value>,
+    reverse: bool,
+) -> Result<RowIter<'a>, StorageError> {
+    let pk = table
+        .primary_key()
+        .ok_or_else(|| StorageError::NoPrimaryKey(table.name.clone()))?;
+    let (_, collation) = resolve(table, pk)?[0];
+    // The keys whose first column encodes as `v` start with `prefix(v)`
+    // and end before `after(v)`.
+    let prefix = |v: &Value| {
+        let mut key = vec![ROW_PREFIX];
+        encode_value(v, collation, &mut key);
+        key
+    };
+    let after = |key: &[u8]| prefix_end(key).expect("row keys do not start with 0xFF");
+    let start = match low {
+        Bound::Included(v) => prefix(v),
+        Bound::Excluded(v) => after(&prefix(v)),
+        Bound::Unbounded => vec![ROW_PREFIX],
+    };
+    let end = match high {
+        Bound::Included(v) => after(&prefix(v)),
+        Bound::Excluded(v) => prefix(v),
+        Bound::Unbounded => after(&[ROW_PREFIX]),
+    };
+    let (start, end) = (Bound::Included(start), Bound::Excluded(end));
+    decode_rows(txn.scan(space(table), start, end, reverse)?)
+}
+
 /// The table's committed rows as stored (key, encoded row), in key order,
 /// after the key `after` (from the first row when `None`). Reads storage
 /// directly, for background work that is not part of a statement.

@@ -4,7 +4,7 @@
 
 use super::expr::{AGG_BASE, WIN_BASE};
 use crate::expr::{CmpOp, Expr, SubqueryKind};
-use crate::plan::{Access, AggCall, AggFunc};
+use crate::plan::{Access, AggCall, AggFunc, RangeBound};
 use tiembed_types::{IndexKind, TableDef};
 
 /// Rebuilds `e`, replacing every node for which `f` returns `Some`
@@ -247,6 +247,65 @@ fn equality_on(e: &Expr, col: usize) -> Option<&Expr> {
     None
 }
 
+/// `pk > c`, `pk <= c`, `pk BETWEEN a AND b`… on the first column of an
+/// integer primary key: the first lower and upper bounds the conjuncts give.
+/// (Integer keys are stored in numeric order; other types' key order need
+/// not be their collation's.)
+fn primary_key_range(table: &TableDef, parts: &[&Expr]) -> Option<Access> {
+    let first = table.primary_key()?.columns.first()?;
+    let col = table.column_index(first)?;
+    if !matches!(
+        table.columns[col].data_type,
+        tiembed_types::DataType::Int { .. }
+    ) {
+        return None;
+    }
+    let (mut low, mut high) = (None, None);
+    let bound = |value: &Expr, inclusive| {
+        Some(RangeBound {
+            value: value.clone(),
+            inclusive,
+        })
+    };
+    for p in parts {
+        match p {
+            Expr::Compare {
+                op, left, right, ..
+            } => {
+                // Normalise to `pk <op> constant`.
+                let op = match (left.as_ref(), right.as_ref()) {
+                    (Expr::Column(c), k) if *c == col && is_constant(k) => Some((*op, k)),
+                    (k, Expr::Column(c)) if *c == col && is_constant(k) => Some((op.flipped(), k)),
+                    _ => None,
+                };
+                match op {
+                    Some((CmpOp::Gt, k)) if low.is_none() => low = bound(k, false),
+                    Some((CmpOp::GtEq, k)) if low.is_none() => low = bound(k, true),
+                    Some((CmpOp::Lt, k)) if high.is_none() => high = bound(k, false),
+                    Some((CmpOp::LtEq, k)) if high.is_none() => high = bound(k, true),
+                    _ => {}
+                }
+            }
+            Expr::Between {
+                expr,
+                low: a,
+                high: b,
+                negated: false,
+                ..
+            } if matches!(expr.as_ref(), Expr::Column(c) if *c == col)
+                && is_constant(a)
+                && is_constant(b)
+                && low.is_none()
+                && high.is_none() =>
+            {
+                (low, high) = (bound(a, true), bound(b, true));
+            }
+            _ => {}
+        }
+    }
+    (low.is_some() || high.is_some()).then_some(Access::PrimaryKeyRange { low, high })
+}
+
 /// Picks primary-key or index lookups that the filter `predicate` allows
 /// on `table` (whose columns occupy slots 0..n of the scan).
 pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
@@ -281,6 +340,9 @@ pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
                 }
             }
         }
+    }
+    if let Some(access) = primary_key_range(table, &parts) {
+        return access;
     }
     let mut best: Option<(String, Vec<Expr>, bool)> = None;
     for idx in &table.indexes {
