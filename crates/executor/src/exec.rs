@@ -200,6 +200,13 @@ impl<'s, 'r> Exec<'s, 'r> {
                 columns,
             } => {
                 let l = self.run(left)?;
+                let nleft = left.columns().len();
+                let nright = right.columns().len();
+                if let Some(rows) =
+                    self.lookup_join(&l, right, *kind, on.as_ref(), nleft, nright)?
+                {
+                    return Ok(rows);
+                }
                 let r = self.run(right)?;
                 self.join(
                     l,
@@ -649,7 +656,7 @@ impl<'s, 'r> Exec<'s, 'r> {
         nright: usize,
         _width: usize,
     ) -> Result<Vec<Row>> {
-        let (equi, residual) = match on {
+        let (mut equi, mut residual) = match on {
             Some(on) if kind != JoinKind::Cross => split_equi(on, nleft),
             _ => (Vec::new(), on.cloned()),
         };
@@ -662,43 +669,79 @@ impl<'s, 'r> Exec<'s, 'r> {
             }
             row
         };
+        // Each equality's values on both sides, evaluated once.
+        let mut left_keys = Vec::with_capacity(left.len());
+        for l in &left {
+            let keys: Result<Vec<Value>> = equi.iter().map(|(le, _, _)| self.eval(le, l)).collect();
+            left_keys.push(keys?);
+        }
+        let mut right_keys = Vec::with_capacity(right.len());
+        let mut padded = vec![Value::Null; nleft];
+        for r in &right {
+            padded.truncate(nleft);
+            padded.extend(r.iter().cloned());
+            let keys: Result<Vec<Value>> = equi
+                .iter()
+                .map(|(_, re, _)| self.eval(re, &padded))
+                .collect();
+            right_keys.push(keys?);
+        }
+        // An equality between different kinds of values (`'1' = 1`)
+        // compares by MySQL's conversions, which hashing cannot follow: it
+        // is checked per pair with the residual condition instead.
+        for p in (0..equi.len()).rev() {
+            let mut kinds = left_keys
+                .iter()
+                .chain(&right_keys)
+                .filter_map(|k| key_kind(&k[p]));
+            let first = kinds.next();
+            if kinds.any(|k| Some(k) != first) {
+                let (le, re, collation) = equi.remove(p);
+                let cond = Expr::Compare {
+                    op: CmpOp::Eq,
+                    left: Box::new(le),
+                    right: Box::new(re),
+                    collation,
+                };
+                residual = Some(match residual {
+                    None => cond,
+                    Some(r) => Expr::Binary {
+                        op: tiembed_sql::BinaryOp::And,
+                        left: Box::new(r),
+                        right: Box::new(cond),
+                    },
+                });
+                for k in left_keys.iter_mut().chain(&mut right_keys) {
+                    k.remove(p);
+                }
+            }
+        }
         if !equi.is_empty() {
             // Hash join on the equality keys; NULL keys never match.
+            let hash_key = |values: &[Value]| -> Option<Vec<GroupKey>> {
+                values
+                    .iter()
+                    .zip(&equi)
+                    .map(|(v, (_, _, coll))| (!v.is_null()).then(|| join_key(v, *coll)))
+                    .collect()
+            };
             let mut table: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
-            for (i, r) in right.iter().enumerate() {
-                let mut key = Vec::with_capacity(equi.len());
-                let mut null = false;
-                for (_, re, coll) in &equi {
-                    let mut padded = vec![Value::Null; nleft];
-                    padded.extend(r.iter().cloned());
-                    let v = self.eval(re, &padded)?;
-                    null |= v.is_null();
-                    key.push(join_key(&v, *coll));
-                }
-                if !null {
+            for (i, keys) in right_keys.iter().enumerate() {
+                if let Some(key) = hash_key(keys) {
                     table.entry(key).or_default().push(i);
                 }
             }
-            for l in &left {
-                let mut key = Vec::with_capacity(equi.len());
-                let mut null = false;
-                for (le, _, coll) in &equi {
-                    let v = self.eval(le, l)?;
-                    null |= v.is_null();
-                    key.push(join_key(&v, *coll));
-                }
+            for (l, keys) in left.iter().zip(&left_keys) {
                 let mut matched = false;
-                if !null {
-                    if let Some(idxs) = table.get(&key) {
-                        for &i in idxs {
-                            let row = combine(l, Some(&right[i]));
-                            if match &residual {
-                                Some(p) => self.predicate(p, &row)?,
-                                None => true,
-                            } {
-                                matched = true;
-                                out.push(row);
-                            }
+                if let Some(idxs) = hash_key(keys).and_then(|k| table.get(&k)) {
+                    for &i in idxs {
+                        let row = combine(l, Some(&right[i]));
+                        if match &residual {
+                            Some(p) => self.predicate(p, &row)?,
+                            None => true,
+                        } {
+                            matched = true;
+                            out.push(row);
                         }
                     }
                 }
@@ -764,7 +807,7 @@ enum Resolved {
     Nothing,
 }
 
-enum KeyValue {
+pub(crate) enum KeyValue {
     Exact(Value),
     NoMatch,
     NeedScan,
@@ -772,7 +815,7 @@ enum KeyValue {
 
 /// The stored form a lookup constant must take to find equal rows of a
 /// column of type `t`, when the key encoding can decide equality.
-fn key_value(v: &Value, t: &DataType) -> KeyValue {
+pub(crate) fn key_value(v: &Value, t: &DataType) -> KeyValue {
     use rust_decimal::prelude::ToPrimitive;
     match (t, v) {
         (_, Value::Null) => KeyValue::NoMatch,
@@ -800,6 +843,23 @@ fn key_value(v: &Value, t: &DataType) -> KeyValue {
         (t, Value::Str(s)) if t.is_string() => KeyValue::Exact(Value::Str(s.clone())),
         _ => KeyValue::NeedScan,
     }
+}
+
+/// The kind of value a join key holds, as far as hashing can compare
+/// values: numbers with numbers, strings with strings. `None` for NULL.
+fn key_kind(v: &Value) -> Option<u8> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) | Value::Decimal(_) => {
+            0
+        }
+        Value::Str(_) => 1,
+        Value::Bytes(_) => 2,
+        Value::Date(_) => 3,
+        Value::DateTime(_) => 4,
+        Value::Json(_) => 5,
+        Value::Vector(_) => 6,
+    })
 }
 
 fn join_key(v: &Value, collation: Collation) -> GroupKey {

@@ -28,6 +28,7 @@ mod embedding;
 mod engine;
 pub mod eval;
 mod exec;
+mod lookup_join;
 mod plan_cache;
 mod session;
 mod show;

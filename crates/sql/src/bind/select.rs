@@ -966,6 +966,38 @@ pub fn scan_plan(table: Arc<tiembed_types::TableDef>, qualifier: &str, with_key:
 }
 
 /// Adds a filter, choosing a key lookup when it sits directly on a table scan.
+/// Conjunction of `conds`; `None` when empty.
+fn and_all(conds: Vec<Expr>) -> Option<Expr> {
+    conds.into_iter().reduce(|a, b| Expr::Binary {
+        op: BinaryOp::And,
+        left: Box::new(a),
+        right: Box::new(b),
+    })
+}
+
+/// Which sides of a join (columns below / from `nleft`) `e` reads, or
+/// `None` when it must stay where it is: subqueries and outer references
+/// see the joined row, volatile functions must run once per joined row.
+fn sides_used(e: &Expr, nleft: usize) -> Option<(bool, bool)> {
+    let (mut left, mut right, mut pinned) = (false, false, false);
+    super::rewrite::visit(e, &mut |x| match x {
+        Expr::Column(i) if *i < nleft => left = true,
+        Expr::Column(_) => right = true,
+        Expr::Subquery { .. } | Expr::OuterColumn { .. } => pinned = true,
+        Expr::Call { func, .. } if func.is_volatile() => pinned = true,
+        _ => {}
+    });
+    (!pinned).then_some((left, right))
+}
+
+/// `e` over a join's right input instead of the joined row.
+fn shift_columns(e: &Expr, nleft: usize) -> Expr {
+    super::rewrite::transform(e, &mut |x| match x {
+        Expr::Column(i) => Some(Expr::Column(i - nleft)),
+        _ => None,
+    })
+}
+
 pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
     match plan {
         Plan::Scan {
@@ -988,52 +1020,45 @@ pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
         Plan::Join {
             left,
             right,
-            kind: JoinKind::Cross,
-            on: None,
+            kind,
+            on,
             columns,
         } => {
-            // Comma joins: move conditions that relate both sides into the join
-            // so the executor can hash-join them.
+            // Conditions on one side filter that side before the join (and
+            // may pick its key lookups); on both sides of an inner or comma
+            // join they join its ON condition, for the hash join. Below a
+            // LEFT JOIN's right side nothing moves: its NULL rows must stay.
             let nleft = left.columns().len();
-            let (mut join_conds, mut rest) = (Vec::new(), Vec::new());
+            let (mut to_left, mut to_right, mut join_conds, mut rest) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for c in conjuncts(&predicate) {
-                let mut uses_left = false;
-                let mut uses_right = false;
-                super::rewrite::visit(c, &mut |x| {
-                    if let Expr::Column(i) = x {
-                        if *i < nleft {
-                            uses_left = true
-                        } else {
-                            uses_right = true
-                        }
+                match sides_used(c, nleft) {
+                    Some((true, false)) => to_left.push(c.clone()),
+                    Some((false, true)) if kind != JoinKind::Left => {
+                        to_right.push(shift_columns(c, nleft))
                     }
-                });
-                if uses_left && uses_right && !matches!(c, Expr::Subquery { .. }) {
-                    join_conds.push(c.clone());
-                } else {
-                    rest.push(c.clone());
+                    Some((true, true)) if kind != JoinKind::Left => join_conds.push(c.clone()),
+                    _ => rest.push(c.clone()),
                 }
             }
-            let and = |v: Vec<Expr>| {
-                v.into_iter().reduce(|a, b| Expr::Binary {
-                    op: BinaryOp::And,
-                    left: Box::new(a),
-                    right: Box::new(b),
-                })
+            let push = |plan: Box<Plan>, conds: Vec<Expr>| match and_all(conds) {
+                Some(p) => Box::new(push_filter(*plan, p)),
+                None => plan,
             };
-            let kind = if join_conds.is_empty() {
-                JoinKind::Cross
-            } else {
-                JoinKind::Inner
+            let (left, right) = (push(left, to_left), push(right, to_right));
+            let on = and_all(on.into_iter().chain(join_conds).collect());
+            let kind = match kind {
+                JoinKind::Cross if on.is_some() => JoinKind::Inner,
+                kind => kind,
             };
             let join = Plan::Join {
                 left,
                 right,
                 kind,
-                on: and(join_conds),
+                on,
                 columns,
             };
-            match and(rest) {
+            match and_all(rest) {
                 Some(p) => Plan::Filter {
                     input: Box::new(join),
                     predicate: p,
@@ -1041,6 +1066,10 @@ pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
                 None => join,
             }
         }
+        Plan::Rename { input, columns } => Plan::Rename {
+            input: Box::new(push_filter(*input, predicate)),
+            columns,
+        },
         other => Plan::Filter {
             input: Box::new(other),
             predicate,
