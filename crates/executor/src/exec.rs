@@ -148,6 +148,9 @@ impl<'s, 'r> Exec<'s, 'r> {
                 aggs,
                 ..
             } => {
+                if let Some(count) = self.count_all_rows(input, group_by, aggs)? {
+                    return Ok(vec![vec![Value::Int(count)]]);
+                }
                 let rows = self.run(input)?;
                 self.aggregate(&rows, group_by, aggs)
             }
@@ -262,6 +265,35 @@ impl<'s, 'r> Exec<'s, 'r> {
             Ok(!want.is_some_and(|w| out.len() >= w))
         })?;
         Ok(out)
+    }
+
+    /// `SELECT COUNT(*) FROM t` with no WHERE: the table's row keys are
+    /// counted without decoding a row. `None` for any other aggregate.
+    fn count_all_rows(
+        &self,
+        input: &Plan,
+        group_by: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<Option<i64>> {
+        let count_star = matches!(
+            aggs,
+            [AggCall {
+                func: AggFunc::Count,
+                arg: None,
+                ..
+            }]
+        );
+        match input {
+            Plan::Scan {
+                table,
+                access: Access::Full,
+                ..
+            } if count_star && group_by.is_empty() => {
+                let txn = self.st.txn.borrow();
+                Ok(Some(tbl::count_rows(&txn, table)? as i64))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Feeds the rows an access path finds (padded to the table's columns,

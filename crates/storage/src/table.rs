@@ -292,6 +292,17 @@ pub fn scan_rows<'a>(
     decode_rows(txn.scan_prefix(space(table), &[ROW_PREFIX], reverse)?)
 }
 
+/// How many rows the table has, as this transaction sees it (rows are
+/// counted, not decoded).
+pub fn count_rows(txn: &Transaction, table: &TableDef) -> Result<u64, StorageError> {
+    let mut n = 0;
+    for kv in txn.scan_prefix(space(table), &[ROW_PREFIX], false)? {
+        kv?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// The rows whose primary key's first column lies between `low` and `high`
 /// (key values of that column's type), in key order or `reverse`.
 pub fn scan_primary_key_range<'a>(
