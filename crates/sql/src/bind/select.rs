@@ -965,7 +965,6 @@ pub fn scan_plan(table: Arc<tiembed_types::TableDef>, qualifier: &str, with_key:
     }
 }
 
-/// Adds a filter, choosing a key lookup when it sits directly on a table scan.
 /// Conjunction of `conds`; `None` when empty.
 fn and_all(conds: Vec<Expr>) -> Option<Expr> {
     conds.into_iter().reduce(|a, b| Expr::Binary {
@@ -998,6 +997,8 @@ fn shift_columns(e: &Expr, nleft: usize) -> Expr {
     })
 }
 
+/// Adds a filter, choosing a key lookup when it sits directly on a table
+/// scan and moving the conditions on one side of a join below it.
 pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
     match plan {
         Plan::Scan {
