@@ -2,9 +2,12 @@
 # The issue-2 benchmark: point selects and single-row inserts over the wire
 # against tiembed and against MariaDB (Debian's mariadb-server) on loopback
 # ports, same client (bench/load.py), same run; prints QPS for both and the
-# ratio tiembed/MariaDB. Not a test: CI does not run it.
+# ratio tiembed/MariaDB. Then bench/access.py: reads a primary key or index
+# should serve (joins, key ranges, ORDER BY pk LIMIT, COUNT(*)) on both.
+# Not a test: CI does not run it.
 #
 #   bench/run.sh [load.py options, e.g. --workers 4 --duration 10 --rounds 3]
+#   BENCH_ACCESS=0 bench/run.sh ...   # skip access.py
 #
 # Env: TIEMBED_BIN (default: cargo build --release of the tiembed binary),
 # CARGO_TARGET_DIR (default ~/.cache/tiembed-target), BENCH_DIR (scratch data,
@@ -24,3 +27,9 @@ pair_start
 "$TIEMBED_VENV/bin/python" bench/load.py \
     --target "tiembed=127.0.0.1:$TIEMBED_PORT" \
     --target "mariadb=127.0.0.1:$MARIADB_PORT" "$@"
+
+if [ "${BENCH_ACCESS:-1}" != 0 ]; then
+    "$TIEMBED_VENV/bin/python" bench/access.py \
+        --target "tiembed=127.0.0.1:$TIEMBED_PORT" \
+        --target "mariadb=127.0.0.1:$MARIADB_PORT"
+fi
