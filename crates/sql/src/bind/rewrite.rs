@@ -341,9 +341,6 @@ pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
             }
         }
     }
-    if let Some(access) = primary_key_range(table, &parts) {
-        return access;
-    }
     let mut best: Option<(String, Vec<Expr>, bool)> = None;
     for idx in &table.indexes {
         if !matches!(idx.kind, IndexKind::Plain | IndexKind::Unique) {
@@ -367,8 +364,10 @@ pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
             best = Some((idx.name.clone(), values, full_unique));
         }
     }
+    // Without statistics an index equality is the better bet than a key
+    // range (`id > 0` may well be every row).
     match best {
         Some((index, values, _)) => Access::Index { index, values },
-        None => Access::Full,
+        None => primary_key_range(table, &parts).unwrap_or(Access::Full),
     }
 }
