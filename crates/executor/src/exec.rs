@@ -307,8 +307,8 @@ impl<'s, 'r> Exec<'s, 'r> {
         self.scan_each_ordered(table, access, false, f)
     }
 
-    /// [`Self::scan_each`]; scans ([`Access::is_scan`]) run in key order,
-    /// descending when `reverse`.
+    /// [`Self::scan_each`]; paths in key order ([`Access::in_key_order`])
+    /// run descending when `reverse`.
     pub(crate) fn scan_each_ordered(
         &self,
         table: &TableDef,
@@ -346,6 +346,10 @@ impl<'s, 'r> Exec<'s, 'r> {
             Resolved::Index(idx, values) => {
                 feed(tbl::index_lookup(&txn, table, &idx, &values, false)?, f)
             }
+            Resolved::IndexRange(idx, low, high) => feed(
+                tbl::scan_index_range(&txn, table, &idx, low.as_ref(), high.as_ref())?,
+                f,
+            ),
             Resolved::Nothing => Ok(()),
         }
     }
@@ -388,24 +392,23 @@ impl<'s, 'r> Exec<'s, 'r> {
                     .primary_key()
                     .and_then(|pk| table.column(&pk.columns[0]))
                     .ok_or_else(|| Error::internal("primary key range without a key"))?;
-                let bound = |b: &Option<RangeBound>| -> Result<Option<Bound<Value>>> {
-                    let Some(b) = b else {
-                        return Ok(Some(Bound::Unbounded));
-                    };
-                    Ok(
-                        match key_value(&self.eval(&b.value, &[])?, &column.data_type) {
-                            KeyValue::Exact(v) if b.inclusive => Some(Bound::Included(v)),
-                            KeyValue::Exact(v) => Some(Bound::Excluded(v)),
-                            // Between two keys, out of the type's range, a
-                            // string: the filter decides, over every row.
-                            _ => None,
-                        },
-                    )
-                };
-                match (bound(low)?, bound(high)?) {
-                    (Some(low), Some(high)) => Ok(Resolved::Range(low, high)),
-                    _ => Ok(Resolved::Full),
-                }
+                Ok(match self.key_bounds(&column.data_type, low, high)? {
+                    Some((low, high)) => Resolved::Range(low, high),
+                    None => Resolved::Full,
+                })
+            }
+            Access::IndexRange { index, low, high } => {
+                let idx = table
+                    .index(index)
+                    .cloned()
+                    .ok_or_else(|| Error::internal("index vanished"))?;
+                let column = table
+                    .column(&idx.columns[0])
+                    .ok_or_else(|| Error::internal("index column"))?;
+                Ok(match self.key_bounds(&column.data_type, low, high)? {
+                    Some((low, high)) => Resolved::IndexRange(idx, low, high),
+                    None => Resolved::Full,
+                })
             }
             Access::Index { index, values } => {
                 let idx = table
@@ -427,6 +430,28 @@ impl<'s, 'r> Exec<'s, 'r> {
                 Ok(Resolved::Index(idx, vals))
             }
         }
+    }
+
+    /// A key range's bounds as key values of a column of type `t`; `None`
+    /// when a bound cannot be one exactly (between two keys, out of the
+    /// type's range, a string): the filter then decides over every row.
+    fn key_bounds(
+        &self,
+        t: &DataType,
+        low: &Option<RangeBound>,
+        high: &Option<RangeBound>,
+    ) -> Result<Option<(Bound<Value>, Bound<Value>)>> {
+        let bound = |b: &Option<RangeBound>| -> Result<Option<Bound<Value>>> {
+            let Some(b) = b else {
+                return Ok(Some(Bound::Unbounded));
+            };
+            Ok(match key_value(&self.eval(&b.value, &[])?, t) {
+                KeyValue::Exact(v) if b.inclusive => Some(Bound::Included(v)),
+                KeyValue::Exact(v) => Some(Bound::Excluded(v)),
+                _ => None,
+            })
+        };
+        Ok(bound(low)?.zip(bound(high)?))
     }
 
     // ---- sort / top-k ------------------------------------------------------
@@ -834,6 +859,8 @@ enum Resolved {
     Full,
     /// Bounds on the primary key's first column.
     Range(Bound<Value>, Bound<Value>),
+    /// Bounds on the index's first column.
+    IndexRange(tiembed_types::IndexDef, Bound<Value>, Bound<Value>),
     Keys(Vec<Vec<Value>>),
     Index(tiembed_types::IndexDef, Vec<Value>),
     Nothing,

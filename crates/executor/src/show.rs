@@ -768,7 +768,7 @@ fn explain_node(
                 format!("table:{}", table.name),
                 "handle".into(),
             ),
-            Access::Index { index, .. } => (
+            Access::Index { index, .. } | Access::IndexRange { index, .. } => (
                 "IndexLookUp",
                 "root",
                 format!("table:{}, index:{index}", table.name),

@@ -105,7 +105,7 @@ impl<'p> Pipeline<'p> {
 fn primary_key_order(p: &Pipeline, keys: &[SortKey]) -> Option<bool> {
     let pk = p.table.primary_key()?;
     let descending = keys.first()?.desc;
-    let sorted_by_key = p.access.is_scan()
+    let sorted_by_key = p.access.in_key_order()
         && keys.len() == pk.columns.len()
         && keys.iter().zip(&pk.columns).all(|(k, name)| {
             p.table.column_index(name).is_some_and(|slot| {

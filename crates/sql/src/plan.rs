@@ -65,13 +65,28 @@ pub enum Access {
         low: Option<RangeBound>,
         high: Option<RangeBound>,
     },
+    /// A range of a secondary index's first column (an integer), in index
+    /// order. The filter above still applies in full.
+    IndexRange {
+        index: String,
+        low: Option<RangeBound>,
+        high: Option<RangeBound>,
+    },
 }
 
 impl Access {
-    /// Reads rows in key order (all of them, or a key range), leaving the
-    /// filter above to do the selecting: paths that rank or index rows
+    /// Reads a run of rows (all of them, or a key or index range), leaving
+    /// the filter above to do the selecting: paths that rank or index rows
     /// themselves may replace it.
     pub fn is_scan(&self) -> bool {
+        matches!(
+            self,
+            Access::Full | Access::PrimaryKeyRange { .. } | Access::IndexRange { .. }
+        )
+    }
+
+    /// Reads rows in primary-key order.
+    pub fn in_key_order(&self) -> bool {
         matches!(self, Access::Full | Access::PrimaryKeyRange { .. })
     }
 }
@@ -270,7 +285,7 @@ impl Plan {
                 Access::Full => {}
                 Access::PrimaryKey(keys) => keys.iter_mut().flatten().for_each(f),
                 Access::Index { values, .. } => values.iter_mut().for_each(f),
-                Access::PrimaryKeyRange { low, high } => {
+                Access::PrimaryKeyRange { low, high } | Access::IndexRange { low, high, .. } => {
                     low.iter_mut().chain(high).for_each(|b| f(&mut b.value))
                 }
             },

@@ -248,12 +248,37 @@ fn equality_on(e: &Expr, col: usize) -> Option<&Expr> {
 }
 
 /// `pk > c`, `pk <= c`, `pk BETWEEN a AND b`… on the first column of an
-/// integer primary key: the first lower and upper bounds the conjuncts give.
-/// (Integer keys are stored in numeric order; other types' key order need
-/// not be their collation's.)
-fn primary_key_range(table: &TableDef, parts: &[&Expr]) -> Option<Access> {
-    let first = table.primary_key()?.columns.first()?;
-    let col = table.column_index(first)?;
+/// integer primary key, else of an integer-led index.
+fn key_range(table: &TableDef, parts: &[&Expr]) -> Option<Access> {
+    if let Some((low, high)) = table
+        .primary_key()
+        .and_then(|pk| range_on(table, pk.columns.first()?, parts))
+    {
+        return Some(Access::PrimaryKeyRange { low, high });
+    }
+    table
+        .indexes
+        .iter()
+        .filter(|idx| matches!(idx.kind, IndexKind::Plain | IndexKind::Unique))
+        .find_map(|idx| {
+            let (low, high) = range_on(table, idx.columns.first()?, parts)?;
+            Some(Access::IndexRange {
+                index: idx.name.clone(),
+                low,
+                high,
+            })
+        })
+}
+
+/// The first lower and upper bounds the conjuncts put on integer column
+/// `name`. (Integers are stored in numeric order; other types' key order
+/// need not be their collation's.)
+fn range_on(
+    table: &TableDef,
+    name: &str,
+    parts: &[&Expr],
+) -> Option<(Option<RangeBound>, Option<RangeBound>)> {
+    let col = table.column_index(name)?;
     if !matches!(
         table.columns[col].data_type,
         tiembed_types::DataType::Int { .. }
@@ -303,7 +328,7 @@ fn primary_key_range(table: &TableDef, parts: &[&Expr]) -> Option<Access> {
             _ => {}
         }
     }
-    (low.is_some() || high.is_some()).then_some(Access::PrimaryKeyRange { low, high })
+    (low.is_some() || high.is_some()).then_some((low, high))
 }
 
 /// Picks primary-key or index lookups that the filter `predicate` allows
@@ -368,6 +393,6 @@ pub(crate) fn choose_access(table: &TableDef, predicate: &Expr) -> Access {
     // range (`id > 0` may well be every row).
     match best {
         Some((index, values, _)) => Access::Index { index, values },
-        None => primary_key_range(table, &parts).unwrap_or(Access::Full),
+        None => key_range(table, &parts).unwrap_or(Access::Full),
     }
 }
