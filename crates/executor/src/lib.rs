@@ -12,12 +12,13 @@
 //! in-memory and cheap; commits and embedding calls block on a worker
 //! thread), so the server must use tokio's multi-threaded runtime.
 //!
-//! Modules: [`session`] dispatches statements; `exec` runs plans;
-//! `dml`/`ddl`/`show` implement statement families; [`eval`] evaluates
-//! expressions; `coerce` converts values for storage; `embedding` connects
-//! EMBED_TEXT to the registry; `sysvars` defines system variables;
-//! `topk` runs `ORDER BY ... LIMIT n`, vector searches through the
-//! in-memory vector columns of `vector_store`.
+//! Modules: `session` dispatches statements, reusing bound SELECT plans
+//! through `plan_cache`; `exec` runs plans (`lookup_join` fetches a join's
+//! matches through a key); `dml`/`ddl`/`show` implement statement
+//! families; [`eval`] evaluates expressions; `coerce` converts values for
+//! storage; `embedding` connects EMBED_TEXT to the registry; `sysvars`
+//! defines system variables; `topk` runs `ORDER BY ... LIMIT n`, vector
+//! searches through the in-memory vector columns of `vector_store`.
 
 mod ann_store;
 mod api;
