@@ -202,9 +202,20 @@ pub(crate) fn eval_ref<'a>(
             negated,
             collation,
         } => {
-            let v = eval_ref(expr, row, ctx)?;
-            let lo = eval_ref(low, row, ctx)?;
-            let hi = eval_ref(high, row, ctx)?;
+            let mut v = eval_ref(expr, row, ctx)?;
+            let mut lo = eval_ref(low, row, ctx)?;
+            let mut hi = eval_ref(high, row, ctx)?;
+            // MySQL picks one comparison type for all three operands:
+            // strings mixed with numbers compare as numbers, also where a
+            // pair on its own would compare as strings (`'2' BETWEEN -5 AND '3'`).
+            let is = |f: fn(&Value) -> bool| [&v, &lo, &hi].iter().any(|x| f(x));
+            if is(|x| matches!(x, Value::Str(_))) && is(is_number) {
+                for x in [&mut v, &mut lo, &mut hi] {
+                    if let Value::Str(s) = &**x {
+                        *x = Cow::Owned(Value::Double(convert::str_to_f64(s)));
+                    }
+                }
+            }
             let ge = compare::apply_cmp(CmpOp::GtEq, &v, &lo, *collation)?;
             let le = compare::apply_cmp(CmpOp::LtEq, &v, &hi, *collation)?;
             let r = and3(ge, le);
@@ -335,4 +346,11 @@ pub(crate) fn eval_display<'a>(
         }
     }
     Ok(v)
+}
+
+fn is_number(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) | Value::Decimal(_)
+    )
 }
