@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use tiembed_sql::literals::Parameterized;
 use tiembed_sql::plan::QueryPlan;
 use tiembed_sql::Expr;
 
@@ -32,8 +33,8 @@ const CAPACITY: usize = 256;
 pub(crate) struct PlanCache {
     /// The catalog every entry was bound against.
     catalog: Option<Arc<Catalog>>,
-    /// Keyed by current database and template; `None`: not cacheable.
-    entries: HashMap<(Option<String>, String), Option<Arc<QueryPlan>>>,
+    /// By [`cache_key`]; `None`: the template is not cacheable.
+    entries: HashMap<String, Option<Arc<QueryPlan>>>,
 }
 
 pub(crate) enum Lookup {
@@ -43,8 +44,14 @@ pub(crate) enum Lookup {
     Miss,
 }
 
+/// The entry key of a statement: the current database and the template's
+/// own key (template text and literal kinds).
+pub(crate) fn cache_key(db: Option<&str>, text: &Parameterized) -> String {
+    format!("{}\0{}", db.unwrap_or(""), text.cache_key())
+}
+
 impl PlanCache {
-    pub(crate) fn get(&mut self, catalog: &Arc<Catalog>, db: Option<&str>, key: &str) -> Lookup {
+    pub(crate) fn get(&mut self, catalog: &Arc<Catalog>, key: &str) -> Lookup {
         if !self
             .catalog
             .as_ref()
@@ -54,20 +61,18 @@ impl PlanCache {
             self.catalog = Some(catalog.clone());
             return Lookup::Miss;
         }
-        // The key is borrowed per lookup; one allocation beats a custom
-        // borrowed-tuple hash for a string this short.
-        match self.entries.get(&(db.map(str::to_string), key.to_string())) {
+        match self.entries.get(key) {
             Some(Some(plan)) => Lookup::Hit(plan.clone()),
             Some(None) => Lookup::Uncacheable,
             None => Lookup::Miss,
         }
     }
 
-    pub(crate) fn insert(&mut self, db: Option<&str>, key: String, plan: Option<Arc<QueryPlan>>) {
+    pub(crate) fn insert(&mut self, key: String, plan: Option<Arc<QueryPlan>>) {
         if self.entries.len() >= CAPACITY {
             self.entries.clear();
         }
-        self.entries.insert((db.map(str::to_string), key), plan);
+        self.entries.insert(key, plan);
     }
 }
 

@@ -151,10 +151,10 @@ impl Session {
     /// template is (or turns out to be) cacheable; `None`: parse it as usual.
     fn execute_cached(&mut self, sql: &str) -> Option<Result<Output>> {
         let text = tiembed_sql::literals::parameterize(sql)?;
-        let key = text.cache_key();
-        let catalog = self.engine.catalog();
         let db = self.info.db.clone();
-        let plan = match self.plan_cache.get(&catalog, db.as_deref(), &key) {
+        let key = plan_cache::cache_key(db.as_deref(), &text);
+        let catalog = self.engine.catalog();
+        let plan = match self.plan_cache.get(&catalog, &key) {
             Lookup::Hit(template) => {
                 self.plan_from_cache = true;
                 plan_cache::with_literals(&template, &text.values)
@@ -177,8 +177,7 @@ impl Session {
                 let template = bind_text(&text.template)
                     .filter(|t| t.param_count == text.values.len())
                     .filter(|t| plan_cache::with_literals(t, &text.values) == own);
-                self.plan_cache
-                    .insert(db.as_deref(), key, template.map(Arc::new));
+                self.plan_cache.insert(key, template.map(Arc::new));
                 own
             }
         };
