@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::rc::Rc;
 use std::sync::Arc;
-use tiembed_sql::bind::{conjuncts, visit};
+use tiembed_sql::bind::{conjoin, conjuncts, visit};
 use tiembed_sql::plan::{
     Access, AggCall, AggFunc, JoinKind, Plan, RangeBound, SortKey, SubqueryPlan, WindowCall,
     WindowFunc,
@@ -328,10 +328,15 @@ impl<'s, 'r> Exec<'s, 'r> {
         };
         match self.resolve_access(table, access)? {
             Resolved::Full => feed(tbl::scan_rows(&txn, table, reverse)?, f),
-            Resolved::Range(low, high) => feed(
-                tbl::scan_primary_key_range(&txn, table, low.as_ref(), high.as_ref(), reverse)?,
-                f,
-            ),
+            Resolved::Range(low, high) => {
+                let pk = table
+                    .primary_key()
+                    .ok_or_else(|| Error::internal("primary key range without a key"))?;
+                feed(
+                    tbl::index_range(&txn, table, pk, low.as_ref(), high.as_ref(), reverse)?,
+                    f,
+                )
+            }
             Resolved::Keys(keys) => {
                 let mut seen = HashSet::new();
                 for pk in keys {
@@ -347,7 +352,7 @@ impl<'s, 'r> Exec<'s, 'r> {
                 feed(tbl::index_lookup(&txn, table, &idx, &values, false)?, f)
             }
             Resolved::IndexRange(idx, low, high) => feed(
-                tbl::scan_index_range(&txn, table, &idx, low.as_ref(), high.as_ref())?,
+                tbl::index_range(&txn, table, &idx, low.as_ref(), high.as_ref(), false)?,
                 f,
             ),
             Resolved::Nothing => Ok(()),
@@ -760,14 +765,7 @@ impl<'s, 'r> Exec<'s, 'r> {
                     right: Box::new(re),
                     collation,
                 };
-                residual = Some(match residual {
-                    None => cond,
-                    Some(r) => Expr::Binary {
-                        op: tiembed_sql::BinaryOp::And,
-                        left: Box::new(r),
-                        right: Box::new(cond),
-                    },
-                });
+                residual = conjoin(residual.into_iter().chain([cond]));
                 for k in left_keys.iter_mut().chain(&mut right_keys) {
                     k.remove(p);
                 }
@@ -966,14 +964,7 @@ fn split_equi(on: &Expr, nleft: usize) -> (Vec<(Expr, Expr, Collation)>, Option<
                 _ => {}
             }
         }
-        rest = Some(match rest {
-            None => c.clone(),
-            Some(r) => Expr::Binary {
-                op: tiembed_sql::BinaryOp::And,
-                left: Box::new(r),
-                right: Box::new(c.clone()),
-            },
-        });
+        rest = conjoin(rest.into_iter().chain([c.clone()]));
     }
     (equi, rest)
 }

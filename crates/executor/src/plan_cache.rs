@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use tiembed_sql::literals::Parameterized;
 use tiembed_sql::plan::QueryPlan;
 use tiembed_sql::Expr;
 
@@ -33,7 +32,7 @@ const CAPACITY: usize = 256;
 pub(crate) struct PlanCache {
     /// The catalog every entry was bound against.
     catalog: Option<Arc<Catalog>>,
-    /// By [`cache_key`]; `None`: the template is not cacheable.
+    /// By `Parameterized::cache_key`; `None`: the template is not cacheable.
     entries: HashMap<String, Option<Arc<QueryPlan>>>,
 }
 
@@ -42,12 +41,6 @@ pub(crate) enum Lookup {
     /// Known not to be cacheable: take the ordinary path.
     Uncacheable,
     Miss,
-}
-
-/// The entry key of a statement: the current database and the template's
-/// own key (template text and literal kinds).
-pub(crate) fn cache_key(db: Option<&str>, text: &Parameterized) -> String {
-    format!("{}\0{}", db.unwrap_or(""), text.cache_key())
 }
 
 impl PlanCache {

@@ -152,7 +152,7 @@ impl Session {
     fn execute_cached(&mut self, sql: &str) -> Option<Result<Output>> {
         let text = tiembed_sql::literals::parameterize(sql)?;
         let db = self.info.db.clone();
-        let key = plan_cache::cache_key(db.as_deref(), &text);
+        let key = text.cache_key(db.as_deref());
         let catalog = self.engine.catalog();
         let plan = match self.plan_cache.get(&catalog, &key) {
             Lookup::Hit(template) => {
@@ -539,29 +539,23 @@ impl Session {
         self.run_query_plan(plan, params)
     }
 
-    fn run_query_plan(&mut self, mut plan: QueryPlan, params: &[Value]) -> Result<Output> {
-        let rs = self.run_query(&mut plan, params)?;
+    /// Runs a bound query and shapes its result for the client.
+    fn run_query_plan(&mut self, plan: QueryPlan, params: &[Value]) -> Result<Output> {
+        let QueryPlan {
+            plan: mut p,
+            subqueries,
+            ..
+        } = plan;
+        let columns = p.columns().to_vec();
+        let rows = self.in_txn(params, &subqueries, |st| {
+            crate::embedding::fold_constant_embeddings(st, &mut p)?;
+            p.walk_exprs_mut(&mut crate::eval::preparse_vector_literals);
+            Exec::new(st).run(&p)
+        })?;
+        let rs = result_set(&columns, rows);
         self.info.found_rows = rs.rows.len() as u64;
         self.info.row_count = -1;
         Ok(Output::Rows(rs))
-    }
-
-    /// Runs a bound query and shapes its result for the client.
-    pub(crate) fn run_query(
-        &mut self,
-        plan: &mut QueryPlan,
-        params: &[Value],
-    ) -> Result<ResultSet> {
-        let subqueries = std::mem::take(&mut plan.subqueries);
-        let p = &mut plan.plan;
-        let columns = p.columns().to_vec();
-        let rows = self.in_txn(params, &subqueries, |st| {
-            let mut folded = p.clone();
-            crate::embedding::fold_constant_embeddings(st, &mut folded)?;
-            folded.walk_exprs_mut(&mut crate::eval::preparse_vector_literals);
-            Exec::new(st).run(&folded)
-        })?;
-        Ok(result_set(&columns, rows))
     }
 
     /// Evaluates a constant expression (SET values).

@@ -1249,6 +1249,5 @@ pub fn system_rows(exec: &Exec, table: SystemTable) -> Result<Vec<Row>> {
 
 fn count_rows(exec: &Exec, t: &TableDef) -> Result<u64> {
     let txn = exec.st.txn.borrow();
-    let n = tiembed_storage::table::scan_rows(&txn, t, false)?.count() as u64;
-    Ok(n)
+    Ok(tiembed_storage::table::count_rows(&txn, t)?)
 }

@@ -27,10 +27,14 @@ pub struct Parameterized {
 }
 
 impl Parameterized {
-    /// A key naming the template and the kind of each literal: `5` and
-    /// `'5'` (or `5.0`) may bind differently, so they get their own plans.
-    pub fn cache_key(&self) -> String {
-        let mut key = String::with_capacity(self.template.len() + 1 + self.values.len());
+    /// A key naming the current database, the template and the kind of
+    /// each literal: `5` and `'5'` (or `5.0`) may bind differently, so
+    /// they get their own plans.
+    pub fn cache_key(&self, db: Option<&str>) -> String {
+        let db = db.unwrap_or("");
+        let mut key = String::with_capacity(db.len() + self.template.len() + 2 + self.values.len());
+        key.push_str(db);
+        key.push('\0');
         key.push_str(&self.template);
         key.push('\0');
         key.extend(self.values.iter().map(|v| match v {
@@ -249,7 +253,7 @@ mod tests {
 
     #[test]
     fn the_key_tells_literal_kinds_apart() {
-        let key = |sql: &str| parameterize(sql).unwrap().cache_key();
+        let key = |sql: &str| parameterize(sql).unwrap().cache_key(None);
         assert_eq!(
             key("SELECT 1 FROM t WHERE a = 5"),
             key("SELECT 2 FROM t WHERE a = 7")

@@ -303,66 +303,6 @@ pub fn count_rows(txn: &Transaction, table: &TableDef) -> Result<u64, StorageErr
     Ok(n)
 }
 
-/// The rows whose primary key's first column lies between `low` and `high`
-/// (key values of that column's type), in key order or `reverse`.
-pub fn scan_primary_key_range<'a>(
-    txn: &'a Transaction,
-    table: &TableDef,
-    low: Bound<&Value>,
-    high: Bound<&Value>,
-    reverse: bool,
-) -> Result<RowIter<'a>, StorageError> {
-    let pk = table
-        .primary_key()
-        .ok_or_else(|| StorageError::NoPrimaryKey(table.name.clone()))?;
-    let (_, collation) = resolve(table, pk)?[0];
-    let (start, end) = key_range(vec![ROW_PREFIX], collation, low, high);
-    decode_rows(txn.scan(space(table), start, end, reverse)?)
-}
-
-/// The rows whose value in the first column of `index` lies between `low`
-/// and `high`, in index order.
-pub fn scan_index_range<'a>(
-    txn: &'a Transaction,
-    table: &TableDef,
-    index: &IndexDef,
-    low: Bound<&Value>,
-    high: Bound<&Value>,
-) -> Result<RowIter<'a>, StorageError> {
-    let (_, collation) = resolve(table, index)?[0];
-    let (start, end) = key_range(index_base(index)?, collation, low, high);
-    let sp = space(table);
-    follow_entries(txn, sp, txn.scan(sp, start, end, false)?)
-}
-
-/// The keys under `base` whose first encoded value lies between `low` and
-/// `high`: those for value `v` start with `base + v` and end before that
-/// prefix's successor.
-fn key_range(
-    base: Vec<u8>,
-    collation: Collation,
-    low: Bound<&Value>,
-    high: Bound<&Value>,
-) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let prefix = |v: &Value| {
-        let mut key = base.clone();
-        encode_value(v, collation, &mut key);
-        key
-    };
-    let after = |key: &[u8]| prefix_end(key).expect("keys do not start with 0xFF");
-    let start = match low {
-        Bound::Included(v) => prefix(v),
-        Bound::Excluded(v) => after(&prefix(v)),
-        Bound::Unbounded => base.clone(),
-    };
-    let end = match high {
-        Bound::Included(v) => after(&prefix(v)),
-        Bound::Excluded(v) => prefix(v),
-        Bound::Unbounded => after(&base),
-    };
-    (Bound::Included(start), Bound::Excluded(end))
-}
-
 /// The table's committed rows as stored (key, encoded row), in key order,
 /// after the key `after` (from the first row when `None`). Reads storage
 /// directly, for background work that is not part of a statement.

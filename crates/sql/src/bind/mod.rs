@@ -12,7 +12,7 @@ pub mod systables;
 
 pub use dml::{bind_delete, bind_insert, bind_update};
 pub use expr::number_literal as number_literal_value;
-pub use rewrite::{conjuncts, is_constant, transform, visit};
+pub use rewrite::{conjoin, conjuncts, is_constant, transform, visit};
 pub use select::{bind_query, scan_plan};
 
 use crate::plan::{Column, SubqueryPlan};

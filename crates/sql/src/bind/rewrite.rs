@@ -212,6 +212,15 @@ pub(crate) fn through_projection(e: &Expr, projected: &mut Vec<Expr>) -> Expr {
     })
 }
 
+/// `a AND b AND …` of `conds`; `None` when there are none.
+pub fn conjoin(conds: impl IntoIterator<Item = Expr>) -> Option<Expr> {
+    conds.into_iter().reduce(|a, b| Expr::Binary {
+        op: crate::BinaryOp::And,
+        left: Box::new(a),
+        right: Box::new(b),
+    })
+}
+
 /// The conjuncts of an AND tree.
 pub fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match e {

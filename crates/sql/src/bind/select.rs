@@ -2,10 +2,12 @@
 //! projection -> HAVING -> DISTINCT -> ORDER BY -> LIMIT.
 
 use super::expr::{expr_label, find_column, Scope};
-use super::rewrite::{choose_access, conjuncts, over_aggregate, over_window, through_projection};
+use super::rewrite::{
+    choose_access, conjoin, conjuncts, over_aggregate, over_window, through_projection,
+};
 use super::systables;
 use super::{object_parts, BindContext, Binder, Cte};
-use crate::expr::{BinaryOp, Expr};
+use crate::expr::Expr;
 use crate::plan::{Access, AggCall, Column, JoinKind, Plan, QueryPlan, SortKey, WindowCall};
 use sqlparser::ast::{self, SelectItem, SetExpr, TableFactor};
 use std::cell::RefCell;
@@ -382,14 +384,7 @@ impl<'a> Binder<'a> {
                             right: Box::new(Expr::Column(nleft + r)),
                             collation: columns[l].collation,
                         };
-                        cond = Some(match cond {
-                            None => eq,
-                            Some(c) => Expr::Binary {
-                                op: BinaryOp::And,
-                                left: Box::new(c),
-                                right: Box::new(eq),
-                            },
-                        });
+                        cond = conjoin(cond.into_iter().chain([eq]));
                     }
                     cond
                 }
@@ -965,15 +960,6 @@ pub fn scan_plan(table: Arc<tiembed_types::TableDef>, qualifier: &str, with_key:
     }
 }
 
-/// Conjunction of `conds`; `None` when empty.
-fn and_all(conds: Vec<Expr>) -> Option<Expr> {
-    conds.into_iter().reduce(|a, b| Expr::Binary {
-        op: BinaryOp::And,
-        left: Box::new(a),
-        right: Box::new(b),
-    })
-}
-
 /// Which sides of a join (columns below / from `nleft`) `e` reads, or
 /// `None` when it must stay where it is: subqueries and outer references
 /// see the joined row, volatile functions must run once per joined row.
@@ -1042,12 +1028,12 @@ pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
                     _ => rest.push(c.clone()),
                 }
             }
-            let push = |plan: Box<Plan>, conds: Vec<Expr>| match and_all(conds) {
+            let push = |plan: Box<Plan>, conds: Vec<Expr>| match conjoin(conds) {
                 Some(p) => Box::new(push_filter(*plan, p)),
                 None => plan,
             };
             let (left, right) = (push(left, to_left), push(right, to_right));
-            let on = and_all(on.into_iter().chain(join_conds).collect());
+            let on = conjoin(on.into_iter().chain(join_conds));
             let kind = match kind {
                 JoinKind::Cross if on.is_some() => JoinKind::Inner,
                 kind => kind,
@@ -1059,7 +1045,7 @@ pub(crate) fn push_filter(plan: Plan, predicate: Expr) -> Plan {
                 on,
                 columns,
             };
-            match and_all(rest) {
+            match conjoin(rest) {
                 Some(p) => Plan::Filter {
                     input: Box::new(join),
                     predicate: p,
